@@ -1,0 +1,110 @@
+-- Loads the Rust core, reads kong.conf once, and turns the core's answers
+-- into Admin and Portal API responses.
+--
+-- Kong loads this module in the nginx master process, where the whole
+-- environment is visible, so `KONG_*` overrides are read here; the workers
+-- inherit the settings through fork.
+
+local lib = require "developer_portal_core"
+
+
+local kong = kong
+local os_getenv = os.getenv
+local error = error
+local ipairs = ipairs
+
+
+-- One table maps the core's error kinds to HTTP statuses.
+local STATUS_OF_KIND = {
+  invalid = 400,
+  unauthorized = 401,
+  not_found = 404,
+  conflict = 409,
+  disabled = 501,
+  unavailable = 503,
+  storage = 500,
+  config = 500,
+}
+
+
+local JSON_HEADERS = { ["Content-Type"] = "application/json; charset=utf-8" }
+
+
+local function flush_logs()
+  for _, record in ipairs(lib.take_logs()) do
+    kong.log[record.level](record.message)
+  end
+end
+
+
+local function init()
+  local prefix = kong and kong.configuration and kong.configuration.prefix
+  local summary, err = lib.init({
+    conf_path = os_getenv("DEVELOPER_PORTAL_KONG_CONF"),
+    prefix = prefix,
+  })
+  if not summary then
+    error("developer-portal: " .. err.message, 0)
+  end
+
+  if kong then
+    kong.log.notice("developer-portal: settings from ",
+                    summary.conf_path or "defaults and KONG_* variables",
+                    ", store at ", summary.store_path)
+    for _, warning in ipairs(summary.warnings) do
+      kong.log.warn("developer-portal: ", warning)
+    end
+  end
+  return summary
+end
+
+
+local _M = {
+  settings = init(),
+  lib = lib,
+}
+
+
+--- Calls one core function and answers the request with its result.
+-- `ok_status` is used on success; `public` hides the details of server
+-- errors from Portal API clients (they are logged in full).
+function _M.respond(ok_status, public, name, ...)
+  local json, err = lib[name](...)
+  flush_logs()
+
+  if json then
+    if ok_status == 204 then
+      return kong.response.exit(204)
+    end
+    return kong.response.exit(ok_status, json, JSON_HEADERS)
+  end
+
+  local status = STATUS_OF_KIND[err.kind] or 500
+  if status >= 500 then
+    kong.log.err("developer-portal: ", name, " failed: ", err.message)
+    if public then
+      return kong.response.exit(status, {
+        message = "the developer portal is unavailable; try again later",
+      })
+    end
+  end
+  return kong.response.exit(status, { message = err.message })
+end
+
+
+--- Returns the raw request body and its content type, or answers 413/400
+-- when the body cannot be read whole.
+function _M.body()
+  local body, err = kong.request.get_raw_body()
+  if err then
+    return nil, nil, err
+  end
+  return body, kong.request.get_header("Content-Type")
+end
+
+
+_M.STATUS_OF_KIND = STATUS_OF_KIND
+_M.JSON_HEADERS = JSON_HEADERS
+
+
+return _M

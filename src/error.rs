@@ -1,0 +1,96 @@
+//! The error type every core function returns.
+//!
+//! An error carries a kind, which the Lua shim maps to an HTTP status with one
+//! table, and a message for people that names the value and what is accepted.
+
+use std::fmt;
+
+/// What went wrong, in terms a caller can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The input is malformed or out of range (HTTP 400).
+    Invalid,
+    /// The developer or other entity does not exist (HTTP 404).
+    NotFound,
+    /// The request clashes with the current state, such as a taken email or a
+    /// status change the transition table forbids (HTTP 409).
+    Conflict,
+    /// Credentials are wrong, or the developer may not pass in their current
+    /// status (HTTP 401).
+    Unauthorized,
+    /// A kong.conf setting is invalid; raised at start-up.
+    Config,
+    /// A feature is switched off in kong.conf (HTTP 501, as Kong answers).
+    Disabled,
+    /// The store is busy, locked, read-only or out of space (HTTP 503); the
+    /// request changed nothing and may be retried.
+    Unavailable,
+    /// Any other storage failure (HTTP 500); the message says what failed.
+    Storage,
+}
+
+impl ErrorKind {
+    /// Returns the name the Lua side sees in `err.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::Config => "config",
+            ErrorKind::Disabled => "disabled",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Storage => "storage",
+        }
+    }
+}
+
+/// An error kind with a message that names the value and what is accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Invalid, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::NotFound, message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Conflict, message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Unauthorized, message)
+    }
+
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Config, message)
+    }
+
+    pub fn disabled(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Disabled, message)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,456 @@
+//! The use cases: register, create, list, change status, delete, invite and
+//! the approved email. Each validates its input, applies the rules and calls
+//! the store; none knows about HTTP or Lua.
+
+use serde_json::{Map, Value};
+
+use crate::conf::{PortalAuth, Settings};
+use crate::developer::{Change, Counts, Developer, HistoryEntry, Status};
+use crate::email;
+use crate::error::{Error, Result};
+use crate::input::Fields;
+use crate::mail::{self, Rejected, Templates};
+use crate::secret;
+use crate::store::{ListQuery, NewDeveloper, Page, Registered, Store, StoredCredential};
+
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+pub const MAX_PAGE_SIZE: u32 = 1000;
+const MAX_FULL_NAME: usize = 200;
+const MAX_META_KEYS: usize = 20;
+const MAX_META_VALUE: usize = 1000;
+const SECRET_LENGTH: std::ops::RangeInclusive<usize> = 8..=256;
+const MAX_SEARCH: usize = 254;
+
+/// The result of an invitation: the `mailto:` links to open and what was
+/// left out, with reasons.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invitation {
+    pub links: Vec<String>,
+    pub invited: Vec<String>,
+    pub invalid: Vec<Rejected>,
+    pub duplicates: Vec<Rejected>,
+    pub registered: Vec<Registered>,
+}
+
+/// A status change and, when it approves a developer for the first time, the
+/// approved email to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusChange {
+    pub developer: Developer,
+    pub change: Change,
+    pub approved_email: Option<String>,
+}
+
+pub struct Portal<S: Store> {
+    settings: Settings,
+    templates: Templates,
+    store: S,
+}
+
+impl<S: Store> Portal<S> {
+    pub fn new(settings: Settings, templates: Templates, store: S) -> Portal<S> {
+        Portal {
+            settings,
+            templates,
+            store,
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn store(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    /// Registers a developer from the Portal API. The developer starts as
+    /// requested, or approved when `portal_auto_approve` is on.
+    pub fn register(&mut self, fields: &Fields) -> Result<Developer> {
+        fields.deny_unknown(&["email", "password", "key", "meta"])?;
+        let auth = self.settings.portal_auth.ok_or_else(|| {
+            Error::disabled(
+                "registration is closed: portal_auth is not set in kong.conf \
+                 (accepted: basic-auth, key-auth, openid-connect)",
+            )
+        })?;
+        let (status, by) = if self.settings.portal_auto_approve {
+            (Status::Approved, "registration (portal_auto_approve = on)")
+        } else {
+            (Status::Requested, "registration")
+        };
+        let new = self.new_developer(fields, auth, status, Some(by.to_string()))?;
+        let developer = self.store.insert(&new)?;
+        log::info!(
+            "developer {} registered as {}",
+            developer.id,
+            developer.status.label()
+        );
+        Ok(developer)
+    }
+
+    /// Creates a developer from the Admin API, as requested unless `status`
+    /// says otherwise.
+    pub fn create(&mut self, fields: &Fields, by: Option<&str>) -> Result<Developer> {
+        fields.deny_unknown(&["email", "password", "key", "meta", "status"])?;
+        let status = match fields.string("status")? {
+            Some(text) => Status::parse(&text)?,
+            None => Status::Requested,
+        };
+        let auth = self.settings.portal_auth;
+        let new = match auth {
+            Some(auth) => self.new_developer(fields, auth, status, by.map(str::to_owned))?,
+            None => {
+                if fields.get("password").is_some() || fields.get("key").is_some() {
+                    return Err(Error::invalid(
+                        "a credential was given but portal_auth is not set in kong.conf",
+                    ));
+                }
+                let (email, full_name, meta) = identity(fields)?;
+                NewDeveloper {
+                    email,
+                    full_name,
+                    meta,
+                    status,
+                    credential: None,
+                    by: by.map(str::to_owned),
+                }
+            }
+        };
+        let developer = self.store.insert(&new)?;
+        log::info!("developer {} created as {}", developer.id, developer.status.label());
+        Ok(developer)
+    }
+
+    pub fn get(&mut self, id_or_email: &str) -> Result<Developer> {
+        self.store
+            .find(id_or_email)?
+            .ok_or_else(|| not_found(id_or_email))
+    }
+
+    /// Lists developers, newest first, from the `status`, `q`, `size` and
+    /// `offset` query parameters.
+    pub fn list(&mut self, query: &Fields) -> Result<Page> {
+        query.deny_unknown(&["status", "q", "size", "offset"])?;
+        let status = match query.string("status")? {
+            Some(text) if !text.is_empty() => Some(Status::parse(&text)?),
+            _ => None,
+        };
+        let search = match query.string("q")? {
+            Some(text) if text.chars().count() > MAX_SEARCH => {
+                return Err(Error::invalid(format!(
+                    "q is too long: {} characters (at most {MAX_SEARCH})",
+                    text.chars().count()
+                )))
+            }
+            Some(text) if !text.trim().is_empty() => Some(text.trim().to_owned()),
+            _ => None,
+        };
+        let size = match query.string("size")? {
+            None => DEFAULT_PAGE_SIZE,
+            Some(text) => text
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+                .ok_or_else(|| {
+                    Error::invalid(format!(
+                        "invalid size '{}' (accepted: an integer from 1 to {MAX_PAGE_SIZE})",
+                        text.escape_debug()
+                    ))
+                })?,
+        };
+        let after = match query.string("offset")? {
+            None => None,
+            Some(text) => Some(text.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                Error::invalid(format!(
+                    "invalid offset '{}' (accepted: the offset value returned with \
+                     the previous page)",
+                    text.escape_debug()
+                ))
+            })?),
+        };
+        self.store.list(&ListQuery {
+            status,
+            search,
+            size,
+            after,
+        })
+    }
+
+    pub fn counts(&mut self) -> Result<Counts> {
+        self.store.counts()
+    }
+
+    /// Changes a developer's status from the `status` field, following the
+    /// transition table.
+    pub fn change_status(
+        &mut self,
+        id_or_email: &str,
+        fields: &Fields,
+        by: Option<&str>,
+    ) -> Result<StatusChange> {
+        fields.deny_unknown(&["status"])?;
+        let target = Status::parse(&fields.required_string("status")?)?;
+        let (developer, change) = self.store.change_status(id_or_email, target, by)?;
+        let mut approved_email = None;
+        if let Change::Moved(from, to) = change {
+            log::info!(
+                "developer {} moved from {} to {}",
+                developer.id,
+                from.label(),
+                to.label()
+            );
+            // A developer re-approved after a revocation already knows the
+            // portal, so only a first approval carries the approved email.
+            if to == Status::Approved && from != Status::Revoked && self.settings.portal_approved_email
+            {
+                approved_email = Some(self.approved_link(&developer)?);
+            }
+        }
+        Ok(StatusChange {
+            developer,
+            change,
+            approved_email,
+        })
+    }
+
+    pub fn delete(&mut self, id_or_email: &str) -> Result<Developer> {
+        let developer = self.store.delete(id_or_email)?;
+        log::info!("developer {} deleted", developer.id);
+        Ok(developer)
+    }
+
+    pub fn history(&mut self, id_or_email: &str) -> Result<Vec<HistoryEntry>> {
+        self.store.history(id_or_email)
+    }
+
+    /// Builds the invitation `mailto:` links for the addresses an admin typed,
+    /// leaving out invalid, repeated and already registered ones.
+    pub fn invite(&mut self, fields: &Fields) -> Result<Invitation> {
+        fields.deny_unknown(&["emails"])?;
+        if !self.settings.portal_invite_email {
+            return Err(Error::disabled(
+                "invitations are off: set portal_invite_email = on in kong.conf",
+            ));
+        }
+        let text = fields.string_or_list("emails")?.unwrap_or_default();
+        let list = mail::parse_invite_list(&text)?;
+        if list.accepted.is_empty() && list.invalid.is_empty() && list.duplicates.is_empty() {
+            return Err(Error::invalid(
+                "emails is required: a comma-separated string or an array of addresses",
+            ));
+        }
+        let keys: Vec<String> = list.accepted.iter().map(|e| email::key(e)).collect();
+        let registered = self.store.registered(&keys)?;
+        let invited: Vec<String> = list
+            .accepted
+            .into_iter()
+            .filter(|e| !registered.iter().any(|r| email::key(&r.email) == email::key(e)))
+            .collect();
+        let links = if invited.is_empty() {
+            Vec::new()
+        } else {
+            mail::invite_links(&invited, &self.settings.portal_url(), &self.templates)?
+        };
+        Ok(Invitation {
+            links,
+            invited,
+            invalid: list.invalid,
+            duplicates: list.duplicates,
+            registered,
+        })
+    }
+
+    /// Builds the approved email for an approved developer.
+    pub fn approved_email(&mut self, id_or_email: &str) -> Result<String> {
+        if !self.settings.portal_approved_email {
+            return Err(Error::disabled(
+                "approved emails are off: set portal_approved_email = on in kong.conf",
+            ));
+        }
+        let developer = self.get(id_or_email)?;
+        if developer.status != Status::Approved {
+            return Err(Error::conflict(format!(
+                "'{}' is {}: only approved developers get the approved email",
+                developer.email,
+                developer.status.label()
+            )));
+        }
+        self.approved_link(&developer)
+    }
+
+    /// Checks a developer's login. Wrong credentials and a status other than
+    /// approved are both refused; the second names the status and what to do.
+    pub fn login(&mut self, fields: &Fields) -> Result<Developer> {
+        fields.deny_unknown(&["email", "password", "key"])?;
+        let auth = self.settings.portal_auth.ok_or_else(|| {
+            Error::disabled("login is closed: portal_auth is not set in kong.conf")
+        })?;
+        let email = fields.required_string("email")?;
+        let wrong = || Error::unauthorized("invalid email or credentials");
+        let developer = self.store.find(email.trim())?;
+        let (secret_field, auth_name) = match auth {
+            PortalAuth::BasicAuth => ("password", "basic-auth"),
+            PortalAuth::KeyAuth => ("key", "key-auth"),
+            PortalAuth::OpenIdConnect => {
+                return Err(Error::disabled(
+                    "login with portal_auth = openid-connect goes through the identity provider",
+                ))
+            }
+        };
+        let secret = fields.required_string(secret_field)?;
+        let Some(developer) = developer else {
+            // Hash anyway, so the answer takes as long as for a known email.
+            let _ = secret::hash(&secret);
+            return Err(wrong());
+        };
+        let stored = self.store.credential(&developer.id, auth_name)?;
+        if !stored.is_some_and(|c| secret::verify(&secret, &c.secret_hash)) {
+            return Err(wrong());
+        }
+        match developer.status {
+            Status::Approved => Ok(developer),
+            Status::Requested => Err(Error::unauthorized(
+                "your registration is awaiting approval by an administrator; \
+                 you can log in once it is approved",
+            )),
+            Status::Rejected => Err(Error::unauthorized(
+                "your registration was rejected; contact the portal's administrators \
+                 if you think this is a mistake",
+            )),
+            Status::Revoked => Err(Error::unauthorized(
+                "your access has been revoked; contact the portal's administrators \
+                 to have it restored",
+            )),
+        }
+    }
+
+    fn approved_link(&self, developer: &Developer) -> Result<String> {
+        let name = Some(developer.full_name.as_str()).filter(|n| !n.is_empty());
+        mail::approved_link(&developer.email, name, &self.settings.portal_url(), &self.templates)
+    }
+
+    fn new_developer(
+        &self,
+        fields: &Fields,
+        auth: PortalAuth,
+        status: Status,
+        by: Option<String>,
+    ) -> Result<NewDeveloper> {
+        let (email, full_name, meta) = identity(fields)?;
+        let credential = credential(fields, auth)?;
+        Ok(NewDeveloper {
+            email,
+            full_name,
+            meta,
+            status,
+            credential,
+            by,
+        })
+    }
+}
+
+/// Reads and validates the email and `meta` (with its required `full_name`).
+fn identity(fields: &Fields) -> Result<(String, String, Map<String, Value>)> {
+    let email = email::check("email", &fields.required_string("email")?)?;
+    let meta = fields
+        .object("meta")?
+        .ok_or_else(|| Error::invalid("meta is required: a JSON object with full_name"))?;
+    if meta.len() > MAX_META_KEYS {
+        return Err(Error::invalid(format!(
+            "meta has {} keys (at most {MAX_META_KEYS})",
+            meta.len()
+        )));
+    }
+    for (key, value) in &meta {
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => {
+                return Err(Error::invalid(format!(
+                    "meta.{} must be a string, number or boolean",
+                    key.escape_debug()
+                )))
+            }
+        };
+        if text.chars().count() > MAX_META_VALUE {
+            return Err(Error::invalid(format!(
+                "meta.{} is too long: {} characters (at most {MAX_META_VALUE})",
+                key.escape_debug(),
+                text.chars().count()
+            )));
+        }
+    }
+    let full_name = match meta.get("full_name") {
+        Some(Value::String(name)) if !name.trim().is_empty() => name.trim().to_owned(),
+        Some(Value::String(_)) | None => {
+            return Err(Error::invalid("meta.full_name is required and must not be blank"))
+        }
+        Some(_) => return Err(Error::invalid("meta.full_name must be a string")),
+    };
+    if full_name.chars().count() > MAX_FULL_NAME {
+        return Err(Error::invalid(format!(
+            "meta.full_name is too long: {} characters (at most {MAX_FULL_NAME})",
+            full_name.chars().count()
+        )));
+    }
+    if full_name.chars().any(char::is_control) {
+        return Err(Error::invalid(format!(
+            "meta.full_name '{}' contains control characters such as line breaks",
+            full_name.escape_debug()
+        )));
+    }
+    Ok((email, full_name, meta))
+}
+
+/// Reads the credential `portal_auth` asks for and hashes it.
+fn credential(fields: &Fields, auth: PortalAuth) -> Result<Option<StoredCredential>> {
+    let (wanted, other) = match auth {
+        PortalAuth::BasicAuth => ("password", "key"),
+        PortalAuth::KeyAuth => ("key", "password"),
+        PortalAuth::OpenIdConnect => {
+            for field in ["password", "key"] {
+                if fields.get(field).is_some() {
+                    return Err(Error::invalid(format!(
+                        "{field} is not used when portal_auth = openid-connect"
+                    )));
+                }
+            }
+            return Ok(None);
+        }
+    };
+    if fields.get(other).is_some() {
+        return Err(Error::invalid(format!(
+            "{other} is not used when portal_auth = {}; send {wanted}",
+            auth.as_str()
+        )));
+    }
+    let secret = fields.string(wanted)?.unwrap_or_default();
+    let length = secret.chars().count();
+    if !SECRET_LENGTH.contains(&length) {
+        return Err(Error::invalid(format!(
+            "{wanted} must be {} to {} characters long, got {length}",
+            SECRET_LENGTH.start(),
+            SECRET_LENGTH.end()
+        )));
+    }
+    if secret.chars().any(char::is_control)
+        || (auth == PortalAuth::KeyAuth && secret.chars().any(char::is_whitespace))
+    {
+        return Err(Error::invalid(format!(
+            "{wanted} contains whitespace or control characters"
+        )));
+    }
+    Ok(Some(StoredCredential {
+        auth: auth.as_str().to_owned(),
+        secret_hash: secret::hash(&secret)?,
+    }))
+}
+
+fn not_found(id_or_email: &str) -> Error {
+    Error::not_found(format!(
+        "no developer with id or email '{}'",
+        id_or_email.escape_debug()
+    ))
+}

@@ -1,0 +1,102 @@
+//! Where developers live: the `Store` trait the use cases are written
+//! against, and its SQLite implementation.
+//!
+//! The trait keeps SQL out of the use cases, so that a PostgreSQL backend for
+//! Kong clusters can join SQLite without touching them.
+
+mod migrations;
+mod sqlite;
+
+pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
+pub use sqlite::SqliteStore;
+
+use crate::developer::{Change, Counts, Developer, HistoryEntry, Status};
+use crate::error::Result;
+
+/// A credential as stored: the auth plugin it belongs to and a salted hash of
+/// the secret. The secret itself is never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCredential {
+    /// `basic-auth` or `key-auth`.
+    pub auth: String,
+    /// A PHC string (`$argon2id$...`).
+    pub secret_hash: String,
+}
+
+/// A developer to insert, already validated.
+#[derive(Debug, Clone)]
+pub struct NewDeveloper {
+    pub email: String,
+    pub full_name: String,
+    pub meta: serde_json::Map<String, serde_json::Value>,
+    pub status: Status,
+    pub credential: Option<StoredCredential>,
+    /// Who created the developer, for the first history row.
+    pub by: Option<String>,
+}
+
+/// A page request for `list`, already validated.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub status: Option<Status>,
+    /// A case-insensitive substring of the email or the full name.
+    pub search: Option<String>,
+    pub size: u32,
+    /// The position token of the first row to return, from a previous page.
+    pub after: Option<i64>,
+}
+
+/// One page of developers, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub developers: Vec<Developer>,
+    /// Every developer that matches the filters, on all pages.
+    pub total: u64,
+    /// The position token of the next page, if there is one.
+    pub next: Option<i64>,
+}
+
+/// A registered developer found by email, for invitations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registered {
+    pub id: String,
+    pub email: String,
+    pub status: Status,
+}
+
+/// The operations the use cases need from a store. Every method that writes
+/// runs in one transaction, so a change is either whole or absent.
+pub trait Store {
+    /// Inserts a developer, its credential and its first history row. An email
+    /// that is taken in any letter case is a conflict.
+    fn insert(&mut self, new: &NewDeveloper) -> Result<Developer>;
+
+    /// Finds a developer by id, or by email in any letter case.
+    fn find(&mut self, id_or_email: &str) -> Result<Option<Developer>>;
+
+    fn list(&mut self, query: &ListQuery) -> Result<Page>;
+
+    fn counts(&mut self) -> Result<Counts>;
+
+    /// Moves a developer to `target` when the transition table allows it,
+    /// writing one history row; the check and the write share a transaction,
+    /// so concurrent changes cannot both pass the check.
+    fn change_status(
+        &mut self,
+        id_or_email: &str,
+        target: Status,
+        by: Option<&str>,
+    ) -> Result<(Developer, Change)>;
+
+    /// Deletes a developer with its credentials and history, and returns it.
+    fn delete(&mut self, id_or_email: &str) -> Result<Developer>;
+
+    /// Returns the status history of a developer, oldest first.
+    fn history(&mut self, id_or_email: &str) -> Result<Vec<HistoryEntry>>;
+
+    /// Returns the developers among the given email keys (lowercase).
+    fn registered(&mut self, email_keys: &[String]) -> Result<Vec<Registered>>;
+
+    /// Returns the stored credential of a developer for one auth plugin.
+    fn credential(&mut self, id: &str, auth: &str) -> Result<Option<StoredCredential>>;
+}
