@@ -136,8 +136,11 @@ fn init(lua: &Lua, opts: Option<LuaTable>) -> LuaResult<(LuaValue, LuaValue)> {
     Ok((LuaValue::Table(summary), LuaValue::Nil))
 }
 
-#[mlua::lua_module(name = "developer_portal_core")]
-fn developer_portal_core(lua: &Lua) -> LuaResult<LuaTable> {
+/// Builds the module table. LuaJIT calls it through `luaopen_developer_portal_core`
+/// when the library is built with the `module` feature; binding tests call it
+/// directly on a Lua state of their own.
+#[cfg_attr(feature = "module", mlua::lua_module(name = "developer_portal_core"))]
+pub fn developer_portal_core(lua: &Lua) -> LuaResult<LuaTable> {
     logger::install();
     let exports = lua.create_table()?;
     exports.set("init", lua.create_function(init)?)?;

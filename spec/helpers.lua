@@ -1,0 +1,165 @@
+-- Test helpers: start and stop the host on test ports, talk to it over real
+-- HTTP, and read its error log. The ports mirror Kong's own test settings
+-- (9000 proxy, 9001 Admin API, 9002 Kong Manager, 9003 portal GUI, 9004
+-- Portal API), so a `make run` on the default ports can run alongside.
+
+local http = require "socket.http"
+local ltn12 = require "ltn12"
+local cjson = require "cjson.safe"
+
+
+local helpers = {}
+
+
+helpers.ports = {
+  proxy = 9000,
+  admin = 9001,
+  gui = 9002,
+  portal_gui = 9003,
+  portal_api = 9004,
+  upstream = 9010,
+}
+
+
+helpers.repo = os.getenv("PWD")
+helpers.prefix = helpers.repo .. "/servroot-test"
+
+
+local function shell(command)
+  local ok, _, code = os.execute(command)
+  return ok == true or ok == 0, code
+end
+
+
+local function write_file(path, text)
+  local f = assert(io.open(path, "w"))
+  f:write(text)
+  f:close()
+end
+
+
+function helpers.read_file(path)
+  local f = io.open(path, "r")
+  if not f then
+    return nil
+  end
+  local text = f:read("*a")
+  f:close()
+  return text
+end
+
+
+--- Sends one HTTP request to 127.0.0.1. A table body is sent as JSON.
+-- Returns the status, the body text, the decoded JSON (or nil) and headers.
+function helpers.request(port, method, path, body, headers)
+  headers = headers or {}
+  local source
+  if type(body) == "table" then
+    body = cjson.encode(body)
+    headers["Content-Type"] = headers["Content-Type"] or "application/json"
+  end
+  if body then
+    headers["Content-Length"] = #body
+    source = ltn12.source.string(body)
+  end
+  local chunks = {}
+  local _, status, response_headers = http.request({
+    url = "http://127.0.0.1:" .. port .. path,
+    method = method,
+    headers = headers,
+    source = source,
+    sink = ltn12.sink.table(chunks),
+  })
+  local text = table.concat(chunks)
+  return status, text, cjson.decode(text), response_headers
+end
+
+
+function helpers.admin(method, path, body, headers)
+  return helpers.request(helpers.ports.admin, method, path, body, headers)
+end
+
+
+function helpers.portal(method, path, body, headers)
+  return helpers.request(helpers.ports.portal_api, method, path, body, headers)
+end
+
+
+function helpers.proxy(method, path, body, headers)
+  return helpers.request(helpers.ports.proxy, method, path, body, headers)
+end
+
+
+local function port_env()
+  local p = helpers.ports
+  return string.format(
+    "HOST_PROXY_PORT=%d HOST_ADMIN_PORT=%d HOST_GUI_PORT=%d " ..
+    "HOST_PORTAL_GUI_PORT=%d HOST_PORTAL_API_PORT=%d HOST_UPSTREAM_PORT=%d",
+    p.proxy, p.admin, p.gui, p.portal_gui, p.portal_api, p.upstream)
+end
+
+
+--- Starts the host with a fresh prefix. `opts.conf` is the text of the
+-- kong.conf to use; `opts.env` is extra environment, e.g. "KONG_X=y".
+-- Returns true, or false and the output of the failed start.
+function helpers.start_host(opts)
+  opts = opts or {}
+  helpers.stop_host()
+  shell("rm -rf '" .. helpers.prefix .. "' && mkdir -p '" .. helpers.prefix .. "'")
+  local conf = helpers.prefix .. "/kong.conf"
+  write_file(conf, opts.conf or "portal_auth = basic-auth\n")
+  local out = helpers.prefix .. "/start.out"
+  local ok = shell(string.format("%s %s host/run start --prefix '%s' --conf '%s' > '%s' 2>&1",
+                                 port_env(), opts.env or "", helpers.prefix, conf, out))
+  if not ok then
+    return false, helpers.read_file(out)
+  end
+  for _ = 1, 100 do
+    if helpers.admin("GET", "/developers/counts") then
+      return true
+    end
+    shell("sleep 0.05")
+  end
+  return false, "the host did not answer on port " .. helpers.ports.admin
+end
+
+
+function helpers.stop_host()
+  shell("host/run stop --prefix '" .. helpers.prefix .. "' >/dev/null 2>&1")
+end
+
+
+function helpers.error_log()
+  return helpers.read_file(helpers.prefix .. "/logs/error.log") or ""
+end
+
+
+--- Returns the error-log lines that show an uncaught Lua error or a crash.
+function helpers.uncaught_errors()
+  local found = {}
+  for line in helpers.error_log():gmatch("[^\n]+") do
+    if line:find("runtime error", 1, true)
+       or line:find("unknown reason", 1, true)
+       or line:find("lua entry thread aborted", 1, true)
+       or line:find("exited on signal", 1, true)
+       or line:find("unexpected error", 1, true) then
+      found[#found + 1] = line
+    end
+  end
+  return found
+end
+
+
+--- Registers a developer through the Portal API and returns its JSON.
+function helpers.register(email, full_name, password)
+  local status, text, json = helpers.portal("POST", "/register", {
+    email = email,
+    password = password or "correct horse battery",
+    meta = { full_name = full_name or "Test Developer" },
+  })
+  assert(status == 201, "register " .. email .. ": " .. tostring(status) .. " " .. text)
+  return json.developer
+end
+
+
+return helpers
