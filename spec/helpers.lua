@@ -162,4 +162,103 @@ function helpers.register(email, full_name, password)
 end
 
 
+--- The error `kong.response.exit` raises in a `kong_double`, so that the
+-- code under test stops where the real `ngx.exit` would end the request.
+helpers.EXITED = setmetatable({}, {
+  __tostring = function()
+    return "kong.response.exit was called"
+  end,
+})
+
+
+local LOG_LEVELS = { "emerg", "alert", "crit", "err", "warn", "notice", "info", "debug" }
+
+
+--- Creates a test double for the global `kong` that records every
+-- response exit, response header and log line. `request` fills the request
+-- side: `method`, `path`, `query`, `body` and `headers` (lowercase names).
+-- `kong.response.exit` raises `helpers.EXITED`; run the code under test with
+-- `double:run(f, ...)`, which returns the recorded exit or nil.
+function helpers.kong_double(request)
+  request = request or {}
+  local request_headers = request.headers or {}
+  local double = { exits = {}, logs = {}, headers = {} }
+
+  local log = {}
+  for _, level in ipairs(LOG_LEVELS) do
+    log[level] = function(...)
+      local parts = { ... }
+      for i = 1, select("#", ...) do
+        parts[i] = tostring(parts[i])
+      end
+      double.logs[#double.logs + 1] = { level = level, message = table.concat(parts) }
+    end
+  end
+
+  double.kong = {
+    log = log,
+    request = {
+      get_method = function()
+        return request.method or "GET"
+      end,
+      get_path = function()
+        return request.path or "/"
+      end,
+      get_raw_query = function()
+        return request.query or ""
+      end,
+      get_header = function(name)
+        return request_headers[name:lower()]
+      end,
+      get_raw_body = function()
+        return request.body or ""
+      end,
+    },
+    response = {
+      exit = function(status, body, headers)
+        double.exits[#double.exits + 1] = { status = status, body = body, headers = headers }
+        error(helpers.EXITED, 0)
+      end,
+      set_header = function(name, value)
+        double.headers[name] = value
+      end,
+    },
+  }
+
+  function double.run(_, f, ...)
+    local ok, err = pcall(f, ...)
+    if not ok and err ~= helpers.EXITED then
+      error(err, 0)
+    end
+    return double.exits[#double.exits]
+  end
+
+  return double
+end
+
+
+--- Returns the log lines a `kong_double` recorded at `level`.
+function helpers.logged(double, level)
+  local messages = {}
+  for _, record in ipairs(double.logs) do
+    if record.level == level then
+      messages[#messages + 1] = record.message
+    end
+  end
+  return messages
+end
+
+
+--- Returns whether something accepts TCP connections on 127.0.0.1:`port`.
+-- helpers.request cannot tell: when the connection fails it returns the
+-- error message in place of the status.
+function helpers.is_listening(port)
+  local tcp = require("socket").tcp()
+  tcp:settimeout(1)
+  local ok = tcp:connect("127.0.0.1", port)
+  tcp:close()
+  return ok == 1
+end
+
+
 return helpers

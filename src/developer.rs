@@ -102,9 +102,10 @@ impl Status {
             return Ok(Change::Moved(self, target));
         }
         let allowed: Vec<&str> = self.allowed_targets().iter().map(|s| s.label()).collect();
+        let article = if self == Status::Approved { "an" } else { "a" };
         Err(Error::conflict(format!(
             "cannot change the status of '{who}' from {} to {}: \
-             a {} developer can only become {}",
+             {article} {} developer can only become {}",
             self.label(),
             target.label(),
             self.label(),

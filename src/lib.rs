@@ -6,6 +6,7 @@
 //! - [`email`]: address validation and the case-insensitive identity.
 //! - [`mail`]: invitation and approved-email `mailto:` links (RFC 6068).
 //! - [`store`]: the `Store` trait and its SQLite implementation.
+//! - [`gateway`]: the per-worker status cache behind the proxy check.
 //! - [`portal`]: the use cases the Admin and Portal APIs call.
 //! - [`input`] and [`view`]: request parsing and response shapes.
 //! - [`lua`]: the binding that LuaJIT loads; the only module that knows mlua.
@@ -14,6 +15,7 @@ pub mod conf;
 pub mod developer;
 pub mod email;
 pub mod error;
+pub mod gateway;
 pub mod input;
 pub mod logger;
 pub mod lua;

@@ -17,6 +17,7 @@ use mlua::prelude::*;
 
 use crate::conf::{self, Settings};
 use crate::error::{Error, ErrorKind, Result};
+use crate::gateway::{self, Match, StatusCache};
 use crate::input::Fields;
 use crate::logger;
 use crate::mail::Templates;
@@ -29,6 +30,8 @@ struct State {
     templates: Templates,
     /// The worker's portal and the process id that opened its connection.
     portal: Option<(u32, Portal<SqliteStore>)>,
+    /// The worker's cache of gateway verdicts.
+    cache: StatusCache,
 }
 
 thread_local! {
@@ -59,6 +62,26 @@ fn with_portal<T>(f: impl FnOnce(&mut Portal<SqliteStore>) -> Result<T>) -> Resu
         }
         let (_, portal) = state.portal.as_mut().expect("portal was just opened");
         f(portal)
+    })
+}
+
+/// Looks up the gateway verdict for a consumer key. This runs on every
+/// proxied request, so it skips the fork check `with_portal` makes: the
+/// master process never opens the store, so a worker's first call opens it.
+fn lookup_verdict(key: &[u8], matching: Match) -> Result<Option<i64>> {
+    STATE.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let state = guard.as_mut().ok_or_else(|| {
+            Error::config("the developer-portal core is not initialised: call init() first")
+        })?;
+        if state.portal.is_none() {
+            let store = SqliteStore::open(&state.settings.store_path())?;
+            let portal = Portal::new(state.settings.clone(), state.templates.clone(), store);
+            state.portal = Some((std::process::id(), portal));
+        }
+        let (_, portal) = state.portal.as_mut().expect("portal was just opened");
+        let verdict = state.cache.lookup(portal.store(), key, matching)?;
+        Ok(verdict.map(|v| v.code()))
     })
 }
 
@@ -131,6 +154,7 @@ fn init(lua: &Lua, opts: Option<LuaTable>) -> LuaResult<(LuaValue, LuaValue)> {
             settings: loaded.settings,
             templates: Templates::default(),
             portal: None,
+            cache: StatusCache::new(),
         })
     });
     Ok((LuaValue::Table(summary), LuaValue::Nil))
@@ -159,6 +183,45 @@ pub fn developer_portal_core(lua: &Lua) -> LuaResult<LuaTable> {
         })?,
     )?;
 
+    // lookup(key, by_custom_id) -> status code, nil for a consumer that is not
+    // a developer, or nil, err. Codes 1 to 4 index `refusals`.
+    exports.set(
+        "lookup",
+        lua.create_function(|lua, (key, by_custom_id): (LuaString, bool)| {
+            let matching = if by_custom_id {
+                Match::CustomId
+            } else {
+                Match::Username
+            };
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                lookup_verdict(&key.as_bytes(), matching)
+            }))
+            .unwrap_or_else(|_| {
+                Err(Error::new(
+                    ErrorKind::Storage,
+                    "internal error in the developer-portal core: the status lookup panicked",
+                ))
+            });
+            match outcome {
+                Ok(Some(code)) => Ok((LuaValue::Integer(code), LuaValue::Nil)),
+                Ok(None) => Ok((LuaValue::Nil, LuaValue::Nil)),
+                Err(err) => Ok((LuaValue::Nil, LuaValue::Table(error_table(lua, &err)?))),
+            }
+        })?,
+    )?;
+
+    // The floor for benchmarks: the same call shape doing no work.
+    exports.set(
+        "noop",
+        lua.create_function(|_, (_key, _by_custom_id): (LuaString, bool)| Ok(LuaValue::Nil))?,
+    )?;
+
+    let refusals = lua.create_table()?;
+    for code in 1..=gateway::DELETED_CODE {
+        refusals.set(code, gateway::refusal_message(code))?;
+    }
+    exports.set("refusals", refusals)?;
+
     exports.set(
         "register",
         lua.create_function(|lua, (body, ctype): (Option<LuaString>, Option<String>)| {
@@ -179,6 +242,23 @@ pub fn developer_portal_core(lua: &Lua) -> LuaResult<LuaTable> {
                 json(serde_json::json!({ "developer": view::developer(&developer) }))
             })
         })?,
+    )?;
+
+    exports.set(
+        "new_api_key",
+        lua.create_function(
+            |lua, (authorization, body, ctype): (Option<String>, Option<LuaString>, Option<String>)| {
+                respond(lua, || {
+                    let fields = body_fields(body, ctype)?;
+                    let header = authorization.unwrap_or_default();
+                    let (developer, key) = with_portal(|p| p.new_api_key(&header, &fields))?;
+                    json(serde_json::json!({
+                        "developer": view::developer(&developer),
+                        "key": key,
+                    }))
+                })
+            },
+        )?,
     )?;
 
     exports.set(

@@ -283,31 +283,10 @@ impl<S: Store> Portal<S> {
     /// approved are both refused; the second names the status and what to do.
     pub fn login(&mut self, fields: &Fields) -> Result<Developer> {
         fields.deny_unknown(&["email", "password", "key"])?;
-        let auth = self.settings.portal_auth.ok_or_else(|| {
-            Error::disabled("login is closed: portal_auth is not set in kong.conf")
-        })?;
+        let (_, secret_field) = self.credential_kind()?;
         let email = fields.required_string("email")?;
-        let wrong = || Error::unauthorized("invalid email or credentials");
-        let developer = self.store.find(email.trim())?;
-        let (secret_field, auth_name) = match auth {
-            PortalAuth::BasicAuth => ("password", "basic-auth"),
-            PortalAuth::KeyAuth => ("key", "key-auth"),
-            PortalAuth::OpenIdConnect => {
-                return Err(Error::disabled(
-                    "login with portal_auth = openid-connect goes through the identity provider",
-                ))
-            }
-        };
         let secret = fields.required_string(secret_field)?;
-        let Some(developer) = developer else {
-            // Hash anyway, so the answer takes as long as for a known email.
-            let _ = secret::hash(&secret);
-            return Err(wrong());
-        };
-        let stored = self.store.credential(&developer.id, auth_name)?;
-        if !stored.is_some_and(|c| secret::verify(&secret, &c.secret_hash)) {
-            return Err(wrong());
-        }
+        let developer = self.authenticate(&email, &secret)?;
         match developer.status {
             Status::Approved => Ok(developer),
             Status::Requested => Err(Error::unauthorized(
@@ -323,6 +302,56 @@ impl<S: Store> Portal<S> {
                  to have it restored",
             )),
         }
+    }
+
+    /// Issues an API key for the developer named by an `Authorization: Basic`
+    /// header (email and password, or email and portal key). Only approved
+    /// developers get one; others are refused with the gateway's message.
+    /// The key is the one in the `key` field, or a random one.
+    pub fn new_api_key(&mut self, authorization: &str, fields: &Fields) -> Result<(Developer, String)> {
+        fields.deny_unknown(&["key"])?;
+        let (email, secret) = basic_credentials(authorization)?;
+        let developer = self.authenticate(&email, &secret)?;
+        if let Some(message) = crate::gateway::refusal_message(developer.status.code()) {
+            return Err(Error::unauthorized(message));
+        }
+        let key = match fields.string("key")? {
+            Some(key) => {
+                check_secret("key", &key, true)?;
+                key
+            }
+            None => random_key(),
+        };
+        Ok((developer, key))
+    }
+
+    /// Returns the auth plugin name and the field that carries its secret.
+    fn credential_kind(&self) -> Result<(&'static str, &'static str)> {
+        match self.settings.portal_auth {
+            None => Err(Error::disabled("login is closed: portal_auth is not set in kong.conf")),
+            Some(PortalAuth::BasicAuth) => Ok(("basic-auth", "password")),
+            Some(PortalAuth::KeyAuth) => Ok(("key-auth", "key")),
+            Some(PortalAuth::OpenIdConnect) => Err(Error::disabled(
+                "login with portal_auth = openid-connect goes through the identity provider",
+            )),
+        }
+    }
+
+    /// Finds the developer whose stored credential matches, whatever its
+    /// status. Unknown emails and wrong secrets get the same answer.
+    fn authenticate(&mut self, email: &str, secret: &str) -> Result<Developer> {
+        let (auth_name, _) = self.credential_kind()?;
+        let wrong = || Error::unauthorized("invalid email or credentials");
+        let Some(developer) = self.store.find(email.trim())? else {
+            // Hash anyway, so the answer takes as long as for a known email.
+            let _ = secret::hash(secret);
+            return Err(wrong());
+        };
+        let stored = self.store.credential(&developer.id, auth_name)?;
+        if !stored.is_some_and(|c| secret::verify(secret, &c.secret_hash)) {
+            return Err(wrong());
+        }
+        Ok(developer)
     }
 
     fn approved_link(&self, developer: &Developer) -> Result<String> {
@@ -427,25 +456,60 @@ fn credential(fields: &Fields, auth: PortalAuth) -> Result<Option<StoredCredenti
         )));
     }
     let secret = fields.string(wanted)?.unwrap_or_default();
-    let length = secret.chars().count();
-    if !SECRET_LENGTH.contains(&length) {
-        return Err(Error::invalid(format!(
-            "{wanted} must be {} to {} characters long, got {length}",
-            SECRET_LENGTH.start(),
-            SECRET_LENGTH.end()
-        )));
-    }
-    if secret.chars().any(char::is_control)
-        || (auth == PortalAuth::KeyAuth && secret.chars().any(char::is_whitespace))
-    {
-        return Err(Error::invalid(format!(
-            "{wanted} contains whitespace or control characters"
-        )));
-    }
+    check_secret(wanted, &secret, auth == PortalAuth::KeyAuth)?;
     Ok(Some(StoredCredential {
         auth: auth.as_str().to_owned(),
         secret_hash: secret::hash(&secret)?,
     }))
+}
+
+/// Checks a password or key: its length, and no control characters (nor,
+/// for keys, whitespace, which headers and query strings would mangle).
+fn check_secret(field: &str, secret: &str, is_key: bool) -> Result<()> {
+    let length = secret.chars().count();
+    if !SECRET_LENGTH.contains(&length) {
+        return Err(Error::invalid(format!(
+            "{field} must be {} to {} characters long, got {length}",
+            SECRET_LENGTH.start(),
+            SECRET_LENGTH.end()
+        )));
+    }
+    if secret.chars().any(char::is_control) || (is_key && secret.chars().any(char::is_whitespace)) {
+        return Err(Error::invalid(format!(
+            "{field} contains whitespace or control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Reads `Basic base64(email:secret)` (RFC 7617).
+fn basic_credentials(header: &str) -> Result<(String, String)> {
+    use base64::Engine;
+
+    let missing = || {
+        Error::unauthorized(
+            "send your portal email and password (or portal key) as \
+             'Authorization: Basic base64(email:password)'",
+        )
+    };
+    let encoded = header
+        .trim()
+        .strip_prefix("Basic ")
+        .or_else(|| header.trim().strip_prefix("basic "))
+        .ok_or_else(missing)?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| missing())?;
+    let text = String::from_utf8(decoded).map_err(|_| missing())?;
+    let (email, secret) = text.split_once(':').ok_or_else(missing)?;
+    Ok((email.to_owned(), secret.to_owned()))
+}
+
+/// Returns 32 random hexadecimal characters (128 bits), as Kong's key-auth
+/// generates when no key is given.
+fn random_key() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn not_found(id_or_email: &str) -> Error {
@@ -454,3 +518,7 @@ fn not_found(id_or_email: &str) -> Error {
         id_or_email.escape_debug()
     ))
 }
+
+#[cfg(test)]
+#[path = "portal_tests.rs"]
+mod tests;

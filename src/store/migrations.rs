@@ -44,6 +44,17 @@ pub const MIGRATIONS: &[&str] = &[
 
     CREATE INDEX status_history_developer ON status_history (developer_seq, seq);
     "#,
+    // 2: deleted developers, so the gateway keeps refusing a deleted
+    // developer's consumer even while Kong still has it cached.
+    r#"
+    CREATE TABLE deleted_developers (
+        id         TEXT    PRIMARY KEY,
+        email_key  TEXT    NOT NULL,
+        deleted_at INTEGER NOT NULL
+    );
+
+    CREATE INDEX deleted_developers_email ON deleted_developers (email_key);
+    "#,
 ];
 
 /// The schema version this build expects.

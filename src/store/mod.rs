@@ -4,13 +4,18 @@
 //! The trait keeps SQL out of the use cases, so that a PostgreSQL backend for
 //! Kong clusters can join SQLite without touching them.
 
+mod generation;
 mod migrations;
 mod sqlite;
+#[cfg(test)]
+mod tests;
 
+pub use generation::Generation;
 pub use migrations::{MIGRATIONS, SCHEMA_VERSION};
 pub use sqlite::SqliteStore;
 
 use crate::developer::{Change, Counts, Developer, HistoryEntry, Status};
+use crate::gateway::{Match, Verdict};
 use crate::error::Result;
 
 /// A credential as stored: the auth plugin it belongs to and a salted hash of
@@ -99,4 +104,13 @@ pub trait Store {
 
     /// Returns the stored credential of a developer for one auth plugin.
     fn credential(&mut self, id: &str, auth: &str) -> Result<Option<StoredCredential>>;
+
+    /// Finds what the gateway needs to know about a consumer: the status of
+    /// its developer, that the developer was deleted, or `None` when the
+    /// consumer is not a developer.
+    fn verdict(&mut self, key: &str, matching: Match) -> Result<Option<Verdict>>;
+
+    /// Returns a number that changes whenever any process commits a change;
+    /// a cache is fresh while the number stays the same.
+    fn generation(&self) -> u64;
 }

@@ -5,10 +5,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 
+use super::generation::Generation;
 use super::migrations::MIGRATIONS;
 use super::{ListQuery, NewDeveloper, Page, Registered, Store, StoredCredential};
 use crate::developer::{Change, Counts, Developer, HistoryEntry, Status};
 use crate::error::{Error, ErrorKind, Result};
+use crate::gateway::{Match, Verdict};
 
 /// How long a writer waits for another connection's lock before giving up.
 /// The nginx worker is blocked meanwhile, so this stays short.
@@ -20,6 +22,8 @@ const DEVELOPER_COLUMNS: &str =
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
+    /// The change counter shared with other processes; `None` in memory.
+    generation: Option<Generation>,
 }
 
 impl SqliteStore {
@@ -34,9 +38,15 @@ impl SqliteStore {
         let mut store = SqliteStore {
             conn,
             path: path.to_path_buf(),
+            generation: None,
         };
         store.configure()?;
         store.migrate()?;
+        let generation = Generation::open(&Generation::path_for(path))?;
+        // A process that died between a commit and its bump left other
+        // workers' caches stale; a bump on every open clears them.
+        generation.bump();
+        store.generation = Some(generation);
         Ok(store)
     }
 
@@ -47,6 +57,7 @@ impl SqliteStore {
         let mut store = SqliteStore {
             conn,
             path: PathBuf::from(":memory:"),
+            generation: None,
         };
         store.configure()?;
         store.migrate()?;
@@ -131,6 +142,12 @@ impl SqliteStore {
         storage_error(&self.path, action, err)
     }
 
+    fn announce_change(&self) {
+        if let Some(generation) = &self.generation {
+            generation.bump();
+        }
+    }
+
     fn transaction(&mut self) -> Result<rusqlite::Transaction<'_>> {
         let path = self.path.clone();
         self.conn
@@ -140,6 +157,23 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
+    fn verdict(&mut self, key: &str, matching: Match) -> Result<Option<Verdict>> {
+        let (column, key) = match matching {
+            Match::Username => ("email_key", crate::email::key(key)),
+            Match::CustomId => ("id", key.to_owned()),
+        };
+        if let Some(code) = self.verdict_from("developers", column, &key)? {
+            return Ok(Status::from_code(code).map(Verdict::Developer));
+        }
+        Ok(self
+            .verdict_from("deleted_developers", column, &key)?
+            .map(|_| Verdict::Deleted))
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.as_ref().map_or(0, Generation::current)
+    }
+
     fn insert(&mut self, new: &NewDeveloper) -> Result<Developer> {
         let now = now();
         let id = uuid::Uuid::new_v4().to_string();
@@ -173,6 +207,11 @@ impl Store for SqliteStore {
             return Err(storage_error(&path, "write to", err));
         }
         let seq = tx.last_insert_rowid();
+        tx.execute(
+            "DELETE FROM deleted_developers WHERE email_key = ?1",
+            params![crate::email::key(&new.email)],
+        )
+        .map_err(|e| storage_error(&path, "write to", e))?;
 
         if let Some(credential) = &new.credential {
             tx.execute(
@@ -192,6 +231,7 @@ impl Store for SqliteStore {
             .map_err(|e| storage_error(&path, "read", e))?
             .ok_or_else(|| internal("inserted developer is missing"))?;
         tx.commit().map_err(|e| storage_error(&path, "commit to", e))?;
+        self.announce_change();
         Ok(developer)
     }
 
@@ -295,6 +335,7 @@ impl Store for SqliteStore {
             .map_err(|e| storage_error(&path, "read", e))?
             .ok_or_else(|| internal("updated developer is missing"))?;
         tx.commit().map_err(|e| storage_error(&path, "commit to", e))?;
+        self.announce_change();
         Ok((updated, change))
     }
 
@@ -308,7 +349,14 @@ impl Store for SqliteStore {
         // Credentials and history go with the row through ON DELETE CASCADE.
         tx.execute("DELETE FROM developers WHERE id = ?1", params![developer.id])
             .map_err(|e| storage_error(&path, "write to", e))?;
+        tx.execute(
+            "INSERT OR REPLACE INTO deleted_developers (id, email_key, deleted_at)
+             VALUES (?1, ?2, ?3)",
+            params![developer.id, crate::email::key(&developer.email), now()],
+        )
+        .map_err(|e| storage_error(&path, "write to", e))?;
         tx.commit().map_err(|e| storage_error(&path, "commit to", e))?;
+        self.announce_change();
         Ok(developer)
     }
 
@@ -374,6 +422,20 @@ impl Store for SqliteStore {
                 })
                 .optional()
             })
+            .map_err(|e| self.error("read", e))
+    }
+}
+
+impl SqliteStore {
+    fn verdict_from(&self, table: &str, column: &str, key: &str) -> Result<Option<i64>> {
+        let sql = if table == "developers" {
+            format!("SELECT status FROM developers WHERE {column} = ?1")
+        } else {
+            format!("SELECT -1 FROM deleted_developers WHERE {column} = ?1 LIMIT 1")
+        };
+        self.conn
+            .prepare_cached(&sql)
+            .and_then(|mut stmt| stmt.query_row(params![key], |row| row.get(0)).optional())
             .map_err(|e| self.error("read", e))
     }
 }

@@ -65,7 +65,9 @@ local function match(route, segments)
   local params = {}
   for i, want in ipairs(route.segments) do
     if want:sub(1, 1) == ":" then
-      params[want:sub(2)] = unescape(segments[i])
+      -- In a path, '+' is a literal plus (RFC 3986), but ngx.unescape_uri
+      -- decodes it as a space, as in a form. Escaping it first keeps it.
+      params[want:sub(2)] = unescape((segments[i]:gsub("%+", "%%2B")))
     elseif want ~= segments[i] then
       return nil
     end

@@ -1,7 +1,9 @@
 -- Admin API routes for developers. Each handler reads its parameters, calls
 -- the core once, and answers; every rule lives in the core.
 
+local cjson = require "cjson.safe"
 local core = require "kong.plugins.developer-portal.core"
+local consumers = require "kong.plugins.developer-portal.consumers"
 
 
 local kong = kong
@@ -32,8 +34,20 @@ return {
 
     POST = function()
       return with_body(function(body, content_type)
-        return core.respond(201, false, "create", body, content_type,
-                            admin_name())
+        local json, err = core.call("create", body, content_type, admin_name())
+        if not json then
+          return core.fail(err, false, "create")
+        end
+
+        local developer = cjson.decode(json)
+        local consumer, cerr = consumers.create(developer)
+        if not consumer then
+          -- Without its consumer the developer could never pass the
+          -- gateway, so the creation is undone.
+          core.call("delete", developer.id)
+          return core.db_fail("could not create the developer's consumer", cerr)
+        end
+        return core.ok(201, json)
       end)
     end,
   },
@@ -65,6 +79,17 @@ return {
     end,
 
     DELETE = function(self)
+      local json, err = core.call("get", self.params.developers)
+      if not json then
+        return core.fail(err, false, "delete")
+      end
+
+      -- The consumer goes first: once it is gone, none of its credentials
+      -- authenticates, whatever happens to the developer row next.
+      local ok, cerr = consumers.delete(cjson.decode(json))
+      if not ok then
+        return core.db_fail("could not delete the developer's consumer", cerr)
+      end
       return core.respond(204, false, "delete", self.params.developers)
     end,
   },

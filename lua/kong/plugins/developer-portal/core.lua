@@ -65,23 +65,21 @@ local _M = {
 }
 
 
---- Calls one core function and answers the request with its result.
--- `ok_status` is used on success; `public` hides the details of server
--- errors from Portal API clients (they are logged in full).
-function _M.respond(ok_status, public, name, ...)
+--- Calls one core function. Returns its JSON text, or nil and the error
+-- table (`kind`, `message`). Log records the core kept are written out.
+function _M.call(name, ...)
   local json, err = lib[name](...)
   flush_logs()
+  return json, err
+end
 
-  if json then
-    if ok_status == 204 then
-      return kong.response.exit(204)
-    end
-    return kong.response.exit(ok_status, json, JSON_HEADERS)
-  end
 
+--- Answers with the status the error's kind maps to. `public` hides the
+-- details of server errors from Portal API clients (they are logged in full).
+function _M.fail(err, public, name)
   local status = STATUS_OF_KIND[err.kind] or 500
   if status >= 500 then
-    kong.log.err("developer-portal: ", name, " failed: ", err.message)
+    kong.log.err("developer-portal: ", name or "request", " failed: ", err.message)
     if public then
       return kong.response.exit(status, {
         message = "the developer portal is unavailable; try again later",
@@ -89,6 +87,32 @@ function _M.respond(ok_status, public, name, ...)
     end
   end
   return kong.response.exit(status, { message = err.message })
+end
+
+
+--- Answers a success with the core's JSON text.
+function _M.ok(status, json)
+  if status == 204 then
+    return kong.response.exit(204)
+  end
+  return kong.response.exit(status, json, JSON_HEADERS)
+end
+
+
+--- Calls one core function and answers the request with its result.
+function _M.respond(ok_status, public, name, ...)
+  local json, err = _M.call(name, ...)
+  if not json then
+    return _M.fail(err, public, name)
+  end
+  return _M.ok(ok_status, json)
+end
+
+
+--- Answers a failure of Kong's database with a logged 500.
+function _M.db_fail(what, err, public)
+  return _M.fail({ kind = "storage", message = what .. ": " .. tostring(err) },
+                 public, what)
 end
 
 
