@@ -11,18 +11,21 @@ local cjson = require "cjson.safe"
 local helpers = {}
 
 
+-- SPEC_PORT_BASE moves every port (9000 by default), and SPEC_PREFIX the
+-- host's prefix, so that two test runs can share a machine.
+local base = tonumber(os.getenv("SPEC_PORT_BASE")) or 9000
 helpers.ports = {
-  proxy = 9000,
-  admin = 9001,
-  gui = 9002,
-  portal_gui = 9003,
-  portal_api = 9004,
-  upstream = 9010,
+  proxy = base,
+  admin = base + 1,
+  gui = base + 2,
+  portal_gui = base + 3,
+  portal_api = base + 4,
+  upstream = base + 10,
 }
 
 
 helpers.repo = os.getenv("PWD")
-helpers.prefix = helpers.repo .. "/servroot-test"
+helpers.prefix = os.getenv("SPEC_PREFIX") or (helpers.repo .. "/servroot-test")
 
 
 local function shell(command)

@@ -157,10 +157,6 @@ describe("developer-portal kong.conf", function()
                   .. "(accepted: basic-auth, key-auth, openid-connect)",
       }, json)
     end)
-
-    it("has no uncaught Lua error in the error log", function()
-      assert.same({}, helpers.uncaught_errors())
-    end)
   end)
 
   it("has no uncaught Lua error in the error log", function()

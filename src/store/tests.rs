@@ -12,7 +12,7 @@ use super::{
 use crate::developer::{Change, Counts, Developer, HistoryEntry, Status};
 use crate::error::ErrorKind;
 
-const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA";
+const SECRET_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA";
 
 fn memory_store() -> SqliteStore {
     SqliteStore::open_in_memory().expect("in-memory store opens")
@@ -138,15 +138,16 @@ fn open_in_missing_folder_is_unavailable() {
     let err = SqliteStore::open(&path).err().expect("open fails");
     assert_eq!(err.kind, ErrorKind::Unavailable);
     assert!(
-        err.message
-            .starts_with(&format!("could not open the developer store {}: ", path.display())),
+        err.message.starts_with(&format!(
+            "could not open the developer store {}: ",
+            path.display()
+        )),
         "{}",
         err.message
     );
     assert!(
-        err.message.ends_with(
-            "(check that the folder exists and the nginx worker user may write to it)"
-        ),
+        err.message
+            .ends_with("(check that the folder exists and the nginx worker user may write to it)"),
         "{}",
         err.message
     );
@@ -180,7 +181,10 @@ fn foreign_keys_are_enforced() {
          VALUES (999, 'basic-auth', 'x', 0)",
         [],
     );
-    assert!(orphan.is_err(), "a credential without a developer was stored");
+    assert!(
+        orphan.is_err(),
+        "a credential without a developer was stored"
+    );
 }
 
 // Insert and find.
@@ -192,7 +196,11 @@ fn insert_returns_stored_developer() {
     new.meta.insert("company".to_owned(), json!("Example Ltd"));
     let developer = store.insert(&new).unwrap();
 
-    assert!(uuid::Uuid::parse_str(&developer.id).is_ok(), "{}", developer.id);
+    assert!(
+        uuid::Uuid::parse_str(&developer.id).is_ok(),
+        "{}",
+        developer.id
+    );
     assert_eq!(developer.email, "dev1@example.com");
     assert_eq!(developer.full_name, "Dev One");
     assert_eq!(developer.meta, new.meta);
@@ -252,7 +260,11 @@ fn insert_rejects_email_in_other_case() {
     insert(&mut store, "Dev1@Example.com", "Dev One", Status::Requested);
 
     let err = store
-        .insert(&new_developer("dev1@EXAMPLE.com", "Someone Else", Status::Approved))
+        .insert(&new_developer(
+            "dev1@EXAMPLE.com",
+            "Someone Else",
+            Status::Approved,
+        ))
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Conflict);
     assert_eq!(
@@ -270,7 +282,7 @@ fn insert_stores_credential_as_given() {
     let mut new = new_developer("dev1@example.com", "Dev One", Status::Requested);
     let credential = StoredCredential {
         auth: "basic-auth".to_owned(),
-        secret_hash: HASH.to_owned(),
+        secret_hash: SECRET_HASH.to_owned(),
     };
     new.credential = Some(credential.clone());
     let developer = store.insert(&new).unwrap();
@@ -288,16 +300,16 @@ fn find_output_has_no_credential() {
     let mut new = new_developer("dev1@example.com", "Dev One", Status::Requested);
     new.credential = Some(StoredCredential {
         auth: "basic-auth".to_owned(),
-        secret_hash: HASH.to_owned(),
+        secret_hash: SECRET_HASH.to_owned(),
     });
     let developer = store.insert(&new).unwrap();
 
     let found = store.find(&developer.id).unwrap().unwrap();
-    let shown = format!("{found:?}");
-    assert!(!shown.contains(HASH), "{shown}");
-    assert!(!shown.contains("argon2"), "{shown}");
+    let debug_text = format!("{found:?}");
+    assert!(!debug_text.contains(SECRET_HASH), "{debug_text}");
+    assert!(!debug_text.contains("argon2"), "{debug_text}");
     let listed = store.list(&query(10)).unwrap();
-    assert!(!format!("{listed:?}").contains(HASH));
+    assert!(!format!("{listed:?}").contains(SECRET_HASH));
 }
 
 #[test]
@@ -330,7 +342,12 @@ fn insert_writes_first_history_row() {
 fn list_returns_newest_first() {
     let mut store = memory_store();
     for n in 1..=3 {
-        insert(&mut store, &format!("dev{n}@example.com"), "Dev", Status::Requested);
+        insert(
+            &mut store,
+            &format!("dev{n}@example.com"),
+            "Dev",
+            Status::Requested,
+        );
     }
     let page = store.list(&query(10)).unwrap();
     assert_eq!(
@@ -364,7 +381,10 @@ fn list_filters_by_status() {
             ..query(10)
         })
         .unwrap();
-    assert_eq!(emails(&requested.developers), ["c@example.com", "a@example.com"]);
+    assert_eq!(
+        emails(&requested.developers),
+        ["c@example.com", "a@example.com"]
+    );
     assert_eq!(requested.total, 2);
 
     let rejected = store
@@ -384,15 +404,29 @@ fn search(store: &mut SqliteStore, text: &str) -> Vec<String> {
             ..query(100)
         })
         .unwrap();
-    assert_eq!(page.total as usize, page.developers.len(), "total for {text:?}");
+    assert_eq!(
+        page.total as usize,
+        page.developers.len(),
+        "total for {text:?}"
+    );
     page.developers.into_iter().map(|d| d.email).collect()
 }
 
 #[test]
 fn list_searches_email_and_full_name() {
     let mut store = memory_store();
-    insert(&mut store, "Ada@Example.com", "Ada Lovelace", Status::Requested);
-    insert(&mut store, "grace@navy.example", "Grace Hopper", Status::Approved);
+    insert(
+        &mut store,
+        "Ada@Example.com",
+        "Ada Lovelace",
+        Status::Requested,
+    );
+    insert(
+        &mut store,
+        "grace@navy.example",
+        "Grace Hopper",
+        Status::Approved,
+    );
 
     assert_eq!(search(&mut store, "ada@"), ["Ada@Example.com"]);
     assert_eq!(search(&mut store, "EXAMPLE.COM"), ["Ada@Example.com"]);
@@ -408,11 +442,21 @@ fn list_searches_email_and_full_name() {
 #[test]
 fn list_search_matches_wildcards_literally() {
     let mut store = memory_store();
-    insert(&mut store, "a_b@example.com", "Under Score", Status::Requested);
+    insert(
+        &mut store,
+        "a_b@example.com",
+        "Under Score",
+        Status::Requested,
+    );
     insert(&mut store, "axb@example.com", "Plain", Status::Requested);
     insert(&mut store, "c@example.com", "100% Done", Status::Requested);
     insert(&mut store, "d@example.com", "100 Done", Status::Requested);
-    insert(&mut store, "e@example.com", "Back\\Slash", Status::Requested);
+    insert(
+        &mut store,
+        "e@example.com",
+        "Back\\Slash",
+        Status::Requested,
+    );
     insert(&mut store, "f@example.com", "BackSlash", Status::Requested);
 
     assert_eq!(search(&mut store, "a_b"), ["a_b@example.com"]);
@@ -469,7 +513,15 @@ fn pagination_walks_every_row_once() {
     let mut store = memory_store();
     let mut inserted = Vec::new();
     for n in 1..=25 {
-        inserted.push(insert(&mut store, &format!("dev{n}@example.com"), "Dev", Status::Requested).id);
+        inserted.push(
+            insert(
+                &mut store,
+                &format!("dev{n}@example.com"),
+                "Dev",
+                Status::Requested,
+            )
+            .id,
+        );
     }
 
     let pages = walk(&mut store, query(7));
@@ -494,7 +546,12 @@ fn pagination_walks_every_row_once() {
 fn pagination_ends_on_full_last_page() {
     let mut store = memory_store();
     for n in 1..=21 {
-        insert(&mut store, &format!("dev{n}@example.com"), "Dev", Status::Requested);
+        insert(
+            &mut store,
+            &format!("dev{n}@example.com"),
+            "Dev",
+            Status::Requested,
+        );
     }
     let pages = walk(&mut store, query(7));
     let sizes: Vec<usize> = pages.iter().map(|p| p.developers.len()).collect();
@@ -506,7 +563,11 @@ fn pagination_with_status_filter() {
     let mut store = memory_store();
     let mut approved = Vec::new();
     for n in 1..=20 {
-        let status = if n % 2 == 0 { Status::Approved } else { Status::Requested };
+        let status = if n % 2 == 0 {
+            Status::Approved
+        } else {
+            Status::Requested
+        };
         let developer = insert(&mut store, &format!("dev{n}@example.com"), "Dev", status);
         if status == Status::Approved {
             approved.push(developer.id);
@@ -588,7 +649,9 @@ fn change_status_follows_transition_table() {
             } else {
                 let err = outcome.expect_err(&case);
                 let allowed = match from {
-                    Status::Requested => "a requested developer can only become approved or rejected",
+                    Status::Requested => {
+                        "a requested developer can only become approved or rejected"
+                    }
                     Status::Approved => "an approved developer can only become revoked",
                     Status::Rejected => "a rejected developer can only become approved",
                     Status::Revoked => "a revoked developer can only become approved",
@@ -737,7 +800,7 @@ fn delete_removes_credentials_and_history() {
     let mut doomed = new_developer("doomed@example.com", "Doomed", Status::Requested);
     doomed.credential = Some(StoredCredential {
         auth: "basic-auth".to_owned(),
-        secret_hash: HASH.to_owned(),
+        secret_hash: SECRET_HASH.to_owned(),
     });
     let doomed = store.insert(&doomed).unwrap();
     store
@@ -746,7 +809,7 @@ fn delete_removes_credentials_and_history() {
     let mut kept = new_developer("kept@example.com", "Kept", Status::Requested);
     kept.credential = Some(StoredCredential {
         auth: "basic-auth".to_owned(),
-        secret_hash: HASH.to_owned(),
+        secret_hash: SECRET_HASH.to_owned(),
     });
     let kept = store.insert(&kept).unwrap();
     assert_eq!(count_rows(&mut store, "credentials"), 2);
@@ -835,7 +898,10 @@ fn registered_finds_lowercase_keys() {
     let developer = insert(&mut store, "Dev1@Example.com", "Dev", Status::Revoked);
     insert(&mut store, "other@example.com", "Other", Status::Approved);
 
-    let keys = vec!["dev1@example.com".to_owned(), "nobody@example.com".to_owned()];
+    let keys = vec![
+        "dev1@example.com".to_owned(),
+        "nobody@example.com".to_owned(),
+    ];
     let found = store.registered(&keys).unwrap();
     assert_eq!(
         found,
