@@ -118,7 +118,7 @@ function helpers.start_host(opts)
     return false, helpers.read_file(out)
   end
   for _ = 1, 100 do
-    if helpers.admin("GET", "/developers/counts") then
+    if type((helpers.admin("GET", "/developers/counts"))) == "number" then
       return true
     end
     shell("sleep 0.05")
@@ -180,8 +180,8 @@ local LOG_LEVELS = { "emerg", "alert", "crit", "err", "warn", "notice", "info", 
 --- Creates a test double for the global `kong` that records every
 -- response exit, response header and log line. `request` fills the request
 -- side: `method`, `path`, `query`, `body` and `headers` (lowercase names).
--- `kong.response.exit` raises `helpers.EXITED`; run the code under test with
--- `double:run(f, ...)`, which returns the recorded exit or nil.
+-- `kong.response.exit` raises `helpers.EXITED`, so run the code under test
+-- with `double:run(f, ...)`, which returns the recorded exit or nil.
 function helpers.kong_double(request)
   request = request or {}
   local request_headers = request.headers or {}

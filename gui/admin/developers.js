@@ -69,7 +69,7 @@ const state = {
   previousOffsets: [],
   nextOffset: null,
   developers: new Map(),
-  // Increases with every list request; an answer to an older one is dropped.
+  // Increases with every list request; a response to an older one is dropped.
   listRequest: 0,
 };
 
@@ -304,8 +304,8 @@ async function fillEmailLinks(developers, request) {
         continue;
       }
       try {
-        const answer = await api('GET', developerPath(developer.id, '/email'));
-        link.href = answer.mailto;
+        const approvedEmail = await api('GET', developerPath(developer.id, '/email'));
+        link.href = approvedEmail.mailto;
       } catch (err) {
         link.textContent = 'Email unavailable';
         link.title = err.message;
@@ -414,15 +414,15 @@ async function runAction(action, developer) {
     showStatus(`Deleted ${developer.email}.`);
     return;
   }
-  const answer = await api('PATCH', developerPath(developer.id), { status: action.target });
-  const label = answer.developer.status_label;
-  const message = answer.changed
+  const result = await api('PATCH', developerPath(developer.id), { status: action.target });
+  const label = result.developer.status_label;
+  const message = result.changed
     ? `${action.done} ${developer.email}: now ${label}.`
     : `${developer.email} was already ${label}.`;
   let emailLink = null;
-  if (answer.email && answer.email.mailto) {
+  if (result.email && result.email.mailto) {
     emailLink = element('a', `Email ${developer.email} that access is approved`);
-    emailLink.href = answer.email.mailto;
+    emailLink.href = result.email.mailto;
   }
   showStatus(message, emailLink);
 }
@@ -512,13 +512,13 @@ async function fetchInvitation() {
   }
   invite.controller = new AbortController();
   try {
-    const answer = await api('POST', '/developers/invite', { emails: text }, invite.controller.signal);
+    const invitation = await api('POST', '/developers/invite', { emails: text }, invite.controller.signal);
     if (request !== invite.request) {
       return null;
     }
     $('invite-error').textContent = '';
-    renderInvitation(answer);
-    return answer;
+    renderInvitation(invitation);
+    return invitation;
   } catch (err) {
     if (err.name === 'AbortError' || request !== invite.request) {
       return null;
@@ -546,47 +546,47 @@ function previewGroup(title, items, describe) {
   return group;
 }
 
-function renderInvitation(answer) {
+function renderInvitation(invitation) {
   const preview = $('invite-preview');
   $('invite-links').replaceChildren();
-  if (!answer) {
+  if (!invitation) {
     preview.replaceChildren();
     $('invite-submit').disabled = true;
     return;
   }
   const groups = [
-    previewGroup('Will be invited', answer.invited, { email: (e) => e }),
+    previewGroup('Will be invited', invitation.invited, { email: (e) => e }),
   ];
-  if (answer.invalid.length > 0) {
-    groups.push(previewGroup('Invalid', answer.invalid, { email: (r) => r.email, note: (r) => r.reason }));
+  if (invitation.invalid.length > 0) {
+    groups.push(previewGroup('Invalid', invitation.invalid, { email: (r) => r.email, note: (r) => r.reason }));
   }
-  if (answer.duplicates.length > 0) {
-    groups.push(previewGroup('Duplicates', answer.duplicates, { email: (r) => r.email, note: (r) => r.reason }));
+  if (invitation.duplicates.length > 0) {
+    groups.push(previewGroup('Duplicates', invitation.duplicates, { email: (r) => r.email, note: (r) => r.reason }));
   }
-  if (answer.registered.length > 0) {
-    groups.push(previewGroup('Already registered', answer.registered, {
+  if (invitation.registered.length > 0) {
+    groups.push(previewGroup('Already registered', invitation.registered, {
       email: (r) => r.email,
       note: (r) => statusTitle(r.status_label),
     }));
   }
   preview.replaceChildren(...groups);
-  $('invite-submit').disabled = answer.links.length === 0;
+  $('invite-submit').disabled = invitation.links.length === 0;
 }
 
 async function submitInvite() {
   previewInvite.cancel();
-  const answer = await fetchInvitation();
-  if (!answer) {
+  const invitation = await fetchInvitation();
+  if (!invitation) {
     return;
   }
   const links = $('invite-links');
-  if (answer.links.length === 0) {
+  if (invitation.links.length === 0) {
     $('invite-error').textContent = 'No address can be invited: every entry is invalid, repeated or already registered.';
     return;
   }
-  const count = answer.links.length;
+  const count = invitation.links.length;
   const list = element('ul');
-  answer.links.forEach((mailto, index) => {
+  invitation.links.forEach((mailto, index) => {
     const link = element('a', count === 1 ? 'Open message' : `Open message ${index + 1} of ${count}`);
     link.href = mailto;
     const item = element('li');
@@ -599,7 +599,7 @@ async function submitInvite() {
   links.replaceChildren(element('p', intro), list);
   list.querySelector('a').focus();
   if (count === 1) {
-    window.location.assign(answer.links[0]);
+    window.location.assign(invitation.links[0]);
   }
 }
 

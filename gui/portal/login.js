@@ -1,5 +1,5 @@
 // The login page: checks the developer's credentials with the Portal API and
-// shows the server's message when access is refused.
+// shows the server's message when the login is rejected.
 'use strict';
 
 const form = document.getElementById('login-form');

@@ -1,5 +1,5 @@
 // The registration page: sends email, full name and password to the Portal
-// API and tells the developer whether access was granted or awaits approval.
+// API and shows the developer whether access was granted or awaits approval.
 'use strict';
 
 const form = document.getElementById('register-form');

@@ -1,5 +1,5 @@
 -- The host runs two nginx workers, each with its own store connection, and
--- names the worker that answered in `X-Host-Worker`. A change made through
+-- names the worker that sent each response in `X-Host-Worker`. A change made through
 -- one worker must be seen through the other on its next request.
 
 local helpers = require "helpers"
@@ -15,7 +15,7 @@ local function worker_of(headers)
 end
 
 
--- Sends GET requests for `id` until both workers have answered, or until
+-- Sends GET requests for `id` until both workers have responded, or until
 -- MAX_REQUESTS. Returns the set of worker pids and the status labels seen.
 local function read_through_both_workers(id)
   local workers, worker_count, labels = {}, 0, {}

@@ -15,7 +15,7 @@ const run = promisify(execFile);
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const PREFIX = path.join(REPO, 'servroot-browser');
 // BROWSER_PORT_BASE moves every port (9000 by default), so that the browser
-// tests can run beside another host that holds the default test ports.
+// tests can run beside another host that uses the default test ports.
 const PORT_BASE = Number(process.env.BROWSER_PORT_BASE || 9000);
 export const PORTS = {
   admin: PORT_BASE + 1,
@@ -76,13 +76,10 @@ async function waitForUrl(url, timeoutMs = 10000) {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`${url} did not answer within ${timeoutMs} ms: ${lastError && lastError.message}`);
+  throw new Error(`${url} did not respond within ${timeoutMs} ms: ${lastError && lastError.message}`);
 }
 
-/**
- * Starts the host on the test ports with an empty store. `prepare`, when
- * given, runs on the fresh prefix before nginx starts.
- */
+/** Starts the host on the test ports with an empty store and waits until it responds. */
 export async function startHost() {
   await stopHost();
   await rm(PREFIX, { recursive: true, force: true });
@@ -208,13 +205,18 @@ export async function openAdmin(page, tab = 'requested') {
 }
 
 /** Registers a developer through the portal's register page and returns the result text. */
-export async function registerThroughPortal(page, { email, fullName, password }) {
+export async function registerThroughPortal(page, developer) {
+  await submitRegisterForm(page, developer);
+  const result = page.locator('#result');
+  await result.filter({ hasText: developer.email }).waitFor();
+  return (await result.textContent()).trim();
+}
+
+/** Fills in and submits the portal's register page. */
+export async function submitRegisterForm(page, { email, fullName, password }) {
   await page.goto(`${PORTAL_GUI}/register`);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Full name').fill(fullName);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Register' }).click();
-  const result = page.locator('#result');
-  await result.filter({ hasText: email }).waitFor();
-  return (await result.textContent()).trim();
 }

@@ -78,7 +78,9 @@ end
 -- details of server errors from Portal API clients (they are logged in full).
 function _M.fail(err, public, name)
   local status = STATUS_OF_KIND[err.kind] or 500
-  if status >= 500 then
+  -- A switched-off feature (501) is the admin's choice, not a failure:
+  -- its message is shown to everyone and not logged as an error.
+  if status >= 500 and err.kind ~= "disabled" then
     kong.log.err("developer-portal: ", name or "request", " failed: ", err.message)
     if public then
       return kong.response.exit(status, {
