@@ -24,4 +24,4 @@ test: deps build
 	scripts/test
 
 clean:
-	rm -rf target servroot servroot-test
+	rm -rf target servroot servroot-test servroot-browser node_modules
