@@ -82,9 +82,10 @@ end
 local function call_lookup(keys, calls)
   local n = #keys
   for i = 1, calls do
-    local code = lookup(keys[i % n + 1], false)
+    local code, err = lookup(keys[i % n + 1], false)
     if code ~= 0 then
-      error("unexpected status " .. tostring(code) .. " for " .. keys[i % n + 1])
+      error("unexpected status " .. tostring(code) .. " for " .. keys[i % n + 1] ..
+            (err and (": " .. err.message) or ""))
     end
   end
 end

@@ -27,6 +27,11 @@ pub enum ErrorKind {
     Unavailable,
     /// Any other storage failure (HTTP 500); the message says what failed.
     Storage,
+    /// The request body is larger than the configured limit (HTTP 413).
+    TooLarge,
+    /// The client sent too many requests in a time window (HTTP 429); the
+    /// error's `retry_after` gives the seconds to wait.
+    RateLimited,
 }
 
 impl ErrorKind {
@@ -41,6 +46,8 @@ impl ErrorKind {
             ErrorKind::Disabled => "disabled",
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Storage => "storage",
+            ErrorKind::TooLarge => "too_large",
+            ErrorKind::RateLimited => "rate_limited",
         }
     }
 }
@@ -50,6 +57,8 @@ impl ErrorKind {
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
+    /// Seconds after which a retry can succeed, for `RateLimited` errors.
+    pub retry_after: Option<u64>,
 }
 
 impl Error {
@@ -57,6 +66,7 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -82,6 +92,19 @@ impl Error {
 
     pub fn disabled(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Disabled, message)
+    }
+
+    pub fn too_large(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::TooLarge, message)
+    }
+
+    /// Creates a `RateLimited` error whose client may retry after
+    /// `retry_after` seconds.
+    pub fn rate_limited(message: impl Into<String>, retry_after: u64) -> Self {
+        Error {
+            retry_after: Some(retry_after),
+            ..Error::new(ErrorKind::RateLimited, message)
+        }
     }
 }
 

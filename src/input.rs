@@ -11,6 +11,13 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
+/// A list field as sent: one string to split, or an array of entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextOrItems {
+    Text(String),
+    Items(Vec<String>),
+}
+
 /// The fields of a request body or query string.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Fields {
@@ -112,19 +119,21 @@ impl Fields {
     }
 
     /// Returns a list field given as an array of strings or as one string.
-    pub fn string_or_list(&self, name: &str) -> Result<Option<String>> {
+    /// The two stay apart: a string is a list that the caller splits, while
+    /// each array element is one entry as given.
+    pub fn string_or_list(&self, name: &str) -> Result<Option<TextOrItems>> {
         match self.map.get(name) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::String(s)) => Ok(Some(TextOrItems::Text(s.clone()))),
             Some(Value::Array(items)) => {
-                let mut parts = Vec::with_capacity(items.len());
+                let mut entries = Vec::with_capacity(items.len());
                 for item in items {
                     match item {
-                        Value::String(s) => parts.push(s.as_str()),
+                        Value::String(s) => entries.push(s.clone()),
                         other => return Err(self.wrong_type(name, "strings", other)),
                     }
                 }
-                Ok(Some(parts.join(",")))
+                Ok(Some(TextOrItems::Items(entries)))
             }
             Some(other) => Err(self.wrong_type(name, "a string or an array of strings", other)),
         }
@@ -364,8 +373,16 @@ mod tests {
 
     #[test]
     fn list_field_accepts_array_or_string() {
-        let fields = Fields::from_body(br#"{"emails":["a@x.co","b@x.co"]}"#, None).unwrap();
-        assert_eq!(fields.string_or_list("emails").unwrap().as_deref(), Some("a@x.co,b@x.co"));
+        let fields = Fields::from_body(br#"{"emails":["a@x.co","b c@x.co"]}"#, None).unwrap();
+        assert_eq!(
+            fields.string_or_list("emails").unwrap(),
+            Some(TextOrItems::Items(vec!["a@x.co".into(), "b c@x.co".into()]))
+        );
+        let fields = Fields::from_body(br#"{"emails":"a@x.co, b@x.co"}"#, None).unwrap();
+        assert_eq!(
+            fields.string_or_list("emails").unwrap(),
+            Some(TextOrItems::Text("a@x.co, b@x.co".into()))
+        );
         let err = Fields::from_body(br#"{"emails":[1]}"#, None)
             .unwrap()
             .string_or_list("emails")

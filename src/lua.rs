@@ -143,6 +143,34 @@ unsafe fn push_error(state: *mut ffi::lua_State, kind: &str, message: &str) -> c
     2
 }
 
+/// A string argument read as UTF-8 with invalid bytes replaced by U+FFFD,
+/// or the `invalid` error for an argument of another type.
+///
+/// Paths, headers and query strings carry whatever bytes a client sent. A
+/// strict conversion by mlua would raise a Lua error before the function
+/// body runs, and the host answers an uncaught error with a 500. Numbers are
+/// accepted in their text form.
+struct Text(Result<String>);
+
+impl FromLua for Text {
+    fn from_lua(value: LuaValue, _lua: &Lua) -> LuaResult<Self> {
+        Ok(Text(match value {
+            LuaValue::String(s) => Ok(s.to_string_lossy()),
+            LuaValue::Integer(n) => Ok(n.to_string()),
+            LuaValue::Number(n) => Ok(n.to_string()),
+            other => Err(Error::invalid(format!(
+                "invalid argument: expected a string, got {}",
+                other.type_name()
+            ))),
+        }))
+    }
+}
+
+/// Returns an optional string argument; `nil` is `None`.
+fn text(value: Option<Text>) -> Result<Option<String>> {
+    value.map(|Text(result)| result).transpose()
+}
+
 /// Calls the core, turning its errors and any panic into `nil, err`.
 fn respond(lua: &Lua, f: impl FnOnce() -> Result<String>) -> LuaResult<(LuaValue, LuaValue)> {
     let outcome = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|panic| {
@@ -166,12 +194,23 @@ fn error_table(lua: &Lua, err: &Error) -> LuaResult<LuaTable> {
     let table = lua.create_table()?;
     table.set("kind", err.kind.as_str())?;
     table.set("message", err.message.as_str())?;
+    if let Some(seconds) = err.retry_after {
+        table.set("retry_after", seconds)?;
+    }
     Ok(table)
 }
 
 fn body_fields(body: Option<LuaString>, content_type: Option<String>) -> Result<Fields> {
     let bytes = body.map(|b| b.as_bytes().to_vec()).unwrap_or_default();
     Fields::from_body(&bytes, content_type.as_deref())
+}
+
+/// Parses a Portal API body after checking its size against
+/// `portal_register_max_body`.
+fn portal_body_fields(body: Option<LuaString>, content_type: Option<String>) -> Result<Fields> {
+    let length = body.as_ref().map_or(0, |b| b.as_bytes().len());
+    with_portal(|p| p.check_body_size(length))?;
+    body_fields(body, content_type)
 }
 
 fn json(value: serde_json::Value) -> Result<String> {
@@ -255,22 +294,45 @@ pub fn developer_portal_core(lua: &Lua) -> LuaResult<LuaTable> {
     }
     exports.set("refusals", refusals)?;
 
+    // `check_body_size(length)`: lets the shim reject a Portal API request
+    // from its Content-Length before reading the body. Returns true or
+    // `nil, err` of kind `too_large`.
+    exports.set(
+        "check_body_size",
+        lua.create_function(|lua, length: f64| {
+            let length = if length.is_finite() && length > 0.0 {
+                length as usize
+            } else {
+                0
+            };
+            match with_portal(|p| p.check_body_size(length)) {
+                Ok(()) => Ok((LuaValue::Boolean(true), LuaValue::Nil)),
+                Err(err) => Ok((LuaValue::Nil, LuaValue::Table(error_table(lua, &err)?))),
+            }
+        })?,
+    )?;
+
+    // `register(body, content_type, client_address)`: the address counts
+    // against `portal_register_rate_limit`; nil counts as "unknown".
     exports.set(
         "register",
-        lua.create_function(|lua, (body, ctype): (Option<LuaString>, Option<String>)| {
-            respond(lua, || {
-                let fields = body_fields(body, ctype)?;
-                let developer = with_portal(|p| p.register(&fields))?;
-                json(serde_json::json!({ "developer": view::developer(&developer) }))
-            })
-        })?,
+        lua.create_function(
+            |lua, (body, ctype, client): (Option<LuaString>, Option<Text>, Option<Text>)| {
+                respond(lua, || {
+                    let fields = portal_body_fields(body, text(ctype)?)?;
+                    let client = text(client)?.unwrap_or_default();
+                    let developer = with_portal(|p| p.register(&fields, &client))?;
+                    json(serde_json::json!({ "developer": view::developer(&developer) }))
+                })
+            },
+        )?,
     )?;
 
     exports.set(
         "login",
-        lua.create_function(|lua, (body, ctype): (Option<LuaString>, Option<String>)| {
+        lua.create_function(|lua, (body, ctype): (Option<LuaString>, Option<Text>)| {
             respond(lua, || {
-                let fields = body_fields(body, ctype)?;
+                let fields = portal_body_fields(body, text(ctype)?)?;
                 let developer = with_portal(|p| p.login(&fields))?;
                 json(serde_json::json!({ "developer": view::developer(&developer) }))
             })
@@ -280,10 +342,10 @@ pub fn developer_portal_core(lua: &Lua) -> LuaResult<LuaTable> {
     exports.set(
         "new_api_key",
         lua.create_function(
-            |lua, (authorization, body, ctype): (Option<String>, Option<LuaString>, Option<String>)| {
+            |lua, (authorization, body, ctype): (Option<Text>, Option<LuaString>, Option<Text>)| {
                 respond(lua, || {
-                    let fields = body_fields(body, ctype)?;
-                    let header = authorization.unwrap_or_default();
+                    let fields = portal_body_fields(body, text(ctype)?)?;
+                    let header = text(authorization)?.unwrap_or_default();
                     let (developer, key) = with_portal(|p| p.new_api_key(&header, &fields))?;
                     json(serde_json::json!({
                         "developer": view::developer(&developer),
@@ -297,9 +359,10 @@ pub fn developer_portal_core(lua: &Lua) -> LuaResult<LuaTable> {
     exports.set(
         "create",
         lua.create_function(
-            |lua, (body, ctype, by): (Option<LuaString>, Option<String>, Option<String>)| {
+            |lua, (body, ctype, by): (Option<LuaString>, Option<Text>, Option<Text>)| {
                 respond(lua, || {
-                    let fields = body_fields(body, ctype)?;
+                    let fields = body_fields(body, text(ctype)?)?;
+                    let by = text(by)?;
                     let developer = with_portal(|p| p.create(&fields, by.as_deref()))?;
                     json(view::developer(&developer))
                 })
@@ -309,16 +372,20 @@ pub fn developer_portal_core(lua: &Lua) -> LuaResult<LuaTable> {
 
     exports.set(
         "get",
-        lua.create_function(|lua, id: String| {
-            respond(lua, || json(view::developer(&with_portal(|p| p.get(&id))?)))
+        lua.create_function(|lua, id: Text| {
+            respond(lua, || {
+                let id = id.0?;
+                json(view::developer(&with_portal(|p| p.get(&id))?))
+            })
         })?,
     )?;
 
     exports.set(
         "list",
-        lua.create_function(|lua, (query, path): (Option<String>, Option<String>)| {
+        lua.create_function(|lua, (query, path): (Option<Text>, Option<Text>)| {
             respond(lua, || {
-                let query = query.unwrap_or_default();
+                let query = text(query)?.unwrap_or_default();
+                let path = text(path)?;
                 let fields = Fields::from_query(&query)?;
                 let page = with_portal(|p| p.list(&fields))?;
                 let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
@@ -342,13 +409,15 @@ pub fn developer_portal_core(lua: &Lua) -> LuaResult<LuaTable> {
         lua.create_function(
             |lua,
              (id, body, ctype, by): (
-                String,
+                Text,
                 Option<LuaString>,
-                Option<String>,
-                Option<String>,
+                Option<Text>,
+                Option<Text>,
             )| {
                 respond(lua, || {
-                    let fields = body_fields(body, ctype)?;
+                    let id = id.0?;
+                    let by = text(by)?;
+                    let fields = body_fields(body, text(ctype)?)?;
                     let outcome = with_portal(|p| p.change_status(&id, &fields, by.as_deref()))?;
                     let mut answer = serde_json::json!({
                         "developer": view::developer(&outcome.developer),
@@ -365,23 +434,29 @@ pub fn developer_portal_core(lua: &Lua) -> LuaResult<LuaTable> {
 
     exports.set(
         "delete",
-        lua.create_function(|lua, id: String| {
-            respond(lua, || json(view::developer(&with_portal(|p| p.delete(&id))?)))
+        lua.create_function(|lua, id: Text| {
+            respond(lua, || {
+                let id = id.0?;
+                json(view::developer(&with_portal(|p| p.delete(&id))?))
+            })
         })?,
     )?;
 
     exports.set(
         "history",
-        lua.create_function(|lua, id: String| {
-            respond(lua, || json(view::history(&with_portal(|p| p.history(&id))?)))
+        lua.create_function(|lua, id: Text| {
+            respond(lua, || {
+                let id = id.0?;
+                json(view::history(&with_portal(|p| p.history(&id))?))
+            })
         })?,
     )?;
 
     exports.set(
         "invite",
-        lua.create_function(|lua, (body, ctype): (Option<LuaString>, Option<String>)| {
+        lua.create_function(|lua, (body, ctype): (Option<LuaString>, Option<Text>)| {
             respond(lua, || {
-                let fields = body_fields(body, ctype)?;
+                let fields = body_fields(body, text(ctype)?)?;
                 json(view::invitation(&with_portal(|p| p.invite(&fields))?))
             })
         })?,
@@ -389,8 +464,9 @@ pub fn developer_portal_core(lua: &Lua) -> LuaResult<LuaTable> {
 
     exports.set(
         "approved_email",
-        lua.create_function(|lua, id: String| {
+        lua.create_function(|lua, id: Text| {
             respond(lua, || {
+                let id = id.0?;
                 let link = with_portal(|p| p.approved_email(&id))?;
                 json(serde_json::json!({ "mailto": link }))
             })
@@ -398,4 +474,121 @@ pub fn developer_portal_core(lua: &Lua) -> LuaResult<LuaTable> {
     )?;
 
     Ok(exports)
+}
+
+#[cfg(all(test, not(feature = "module")))]
+mod tests {
+    use super::*;
+
+    /// Loads the module into a fresh Lua state, initialised with a kong.conf
+    /// in `dir`. The state is per thread, so each test spawns its own.
+    fn initialised_lua(dir: &std::path::Path) -> Lua {
+        let conf = dir.join("kong.conf");
+        std::fs::write(&conf, "portal_auth = basic-auth\n").unwrap();
+        let lua = Lua::new();
+        lua.globals()
+            .set("core", developer_portal_core(&lua).unwrap())
+            .unwrap();
+        lua.globals().set("conf_path", conf.display().to_string()).unwrap();
+        lua.globals().set("prefix", dir.display().to_string()).unwrap();
+        let (summary, _): (LuaValue, LuaValue) = lua
+            .load("return core.init({conf_path = conf_path, prefix = prefix})")
+            .eval()
+            .unwrap();
+        assert!(summary.is_table(), "init failed");
+        lua
+    }
+
+    /// Runs `code` under pcall and returns the error table's kind and message.
+    fn error_of(lua: &Lua, code: &str) -> (String, String) {
+        let chunk = format!("return pcall(function() {code} end)");
+        let (ok, result, err): (bool, LuaValue, LuaValue) = lua.load(&chunk).eval().unwrap();
+        assert!(ok, "{code} raised a Lua error: {result:?}");
+        let LuaValue::Table(err) = err else {
+            panic!("{code} returned no error table: {result:?}");
+        };
+        (err.get("kind").unwrap(), err.get("message").unwrap())
+    }
+
+    fn on_fresh_thread(test: impl FnOnce() + Send + 'static) {
+        if let Err(panic) = std::thread::spawn(test).join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_arguments_do_not_raise() {
+        on_fresh_thread(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let lua = initialised_lua(dir.path());
+            let (kind, message) = error_of(&lua, r#"return core.get("\192\174\255")"#);
+            assert_eq!(kind, "not_found");
+            assert_eq!(message, "no developer with id or email '\u{fffd}\u{fffd}\u{fffd}'");
+            for code in [
+                r#"return core.history("\255")"#,
+                r#"return core.delete("\255")"#,
+                r#"return core.approved_email("\255")"#,
+                r#"return core.change_status("\255", '{"status":0}', 'application/json', "\255")"#,
+            ] {
+                let (kind, _) = error_of(&lua, code);
+                assert_eq!(kind, "not_found", "{code}");
+            }
+            let (kind, message) = error_of(&lua, r#"return core.create('x', "text/\255")"#);
+            assert_eq!(kind, "invalid");
+            assert!(message.starts_with("unsupported content type 'text/\u{fffd}'"), "{message}");
+            let (kind, _) = error_of(&lua, r#"return core.new_api_key("Basic \255", '', nil)"#);
+            assert_eq!(kind, "unauthorized");
+        });
+    }
+
+    #[test]
+    fn non_string_arguments_are_invalid() {
+        on_fresh_thread(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let lua = initialised_lua(dir.path());
+            for code in [
+                "return core.get(nil)",
+                "return core.delete({})",
+                "return core.list({})",
+                "return core.change_status(nil, '{}', 'application/json')",
+                "return core.register('{}', {})",
+            ] {
+                let (kind, message) = error_of(&lua, code);
+                assert_eq!(kind, "invalid", "{code}");
+                assert!(message.starts_with("invalid argument: expected a string, got "), "{message}");
+            }
+        });
+    }
+
+    #[test]
+    fn rate_limited_error_carries_retry_after() {
+        on_fresh_thread(|| {
+            let lua = Lua::new();
+            let err = Error::rate_limited("slow down", 42);
+            let table = error_table(&lua, &err).unwrap();
+            assert_eq!(table.get::<String>("kind").unwrap(), "rate_limited");
+            assert_eq!(table.get::<u64>("retry_after").unwrap(), 42);
+            let table = error_table(&lua, &Error::too_large("big")).unwrap();
+            assert_eq!(table.get::<String>("kind").unwrap(), "too_large");
+            assert!(table.get::<LuaValue>("retry_after").unwrap().is_nil());
+        });
+    }
+
+    #[test]
+    fn check_body_size_reports_the_limit() {
+        on_fresh_thread(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let lua = initialised_lua(dir.path());
+            let ok: bool = lua.load("return core.check_body_size(16384)").eval().unwrap();
+            assert!(ok);
+            let (kind, message) = error_of(&lua, "return core.check_body_size(20000)");
+            assert_eq!(kind, "too_large");
+            assert!(message.contains("20000 bytes (at most 16384 bytes"), "{message}");
+            let (kind, _) = error_of(
+                &lua,
+                &format!("return core.register('{{}}{}', 'application/json')", " ".repeat(16384)),
+            );
+            assert_eq!(kind, "too_large");
+        });
+    }
 }

@@ -8,7 +8,7 @@ use crate::conf::{PortalAuth, Settings};
 use crate::developer::{Change, Counts, Developer, HistoryEntry, Status};
 use crate::email;
 use crate::error::{Error, Result};
-use crate::input::Fields;
+use crate::input::{Fields, TextOrItems};
 use crate::mail::{self, Rejected, Templates};
 use crate::secret;
 use crate::store::{ListQuery, NewDeveloper, Page, Registered, Store, StoredCredential};
@@ -20,6 +20,8 @@ const MAX_META_KEYS: usize = 20;
 const MAX_META_VALUE: usize = 1000;
 const SECRET_LENGTH: std::ops::RangeInclusive<usize> = 8..=256;
 const MAX_SEARCH: usize = 254;
+/// The sliding window of `portal_register_rate_limit`, in milliseconds.
+pub const RATE_LIMIT_WINDOW_MS: i64 = 60_000;
 
 /// The result of an invitation: the `mailto:` links to open and what was
 /// left out, with reasons.
@@ -66,7 +68,12 @@ impl<S: Store> Portal<S> {
 
     /// Registers a developer from the Portal API. The developer starts as
     /// requested, or approved when `portal_auto_approve` is on.
-    pub fn register(&mut self, fields: &Fields) -> Result<Developer> {
+    ///
+    /// `client_address` is the address the request came from. Once the body
+    /// is valid, the registration counts against that address's
+    /// `portal_register_rate_limit` before the credential is hashed, so a
+    /// refused client costs no hashing. Malformed requests do not count.
+    pub fn register(&mut self, fields: &Fields, client_address: &str) -> Result<Developer> {
         fields.deny_unknown(&["email", "password", "key", "meta"])?;
         let auth = self.settings.portal_auth.ok_or_else(|| {
             Error::disabled(
@@ -79,6 +86,9 @@ impl<S: Store> Portal<S> {
         } else {
             (Status::Requested, "registration")
         };
+        identity(fields)?;
+        read_secret(fields, auth)?;
+        self.admit_registration(client_address, now_ms())?;
         let new = self.new_developer(fields, auth, status, Some(by.to_string()))?;
         let developer = self.store.insert(&new)?;
         log::info!(
@@ -87,6 +97,55 @@ impl<S: Store> Portal<S> {
             developer.status.label()
         );
         Ok(developer)
+    }
+
+    /// Counts one registration from `client_address` at `now_ms` (Unix time in
+    /// milliseconds), or refuses it when the address already made
+    /// `portal_register_rate_limit` registrations in the last 60 seconds.
+    /// A limit of 0 admits every registration.
+    pub fn admit_registration(&mut self, client_address: &str, now_ms: i64) -> Result<()> {
+        let limit = self.settings.portal_register_rate_limit;
+        if limit == 0 {
+            return Ok(());
+        }
+        // Without an address every such client shares one budget, which errs
+        // on the side of refusing.
+        let address = match client_address.trim() {
+            "" => "unknown",
+            address => address,
+        };
+        let Some(wait_ms) = self
+            .store
+            .record_attempt(address, limit, RATE_LIMIT_WINDOW_MS, now_ms)?
+        else {
+            return Ok(());
+        };
+        let wait_secs = (wait_ms as u64).div_ceil(1000).max(1);
+        log::warn!(
+            "registration from {} refused: over portal_register_rate_limit = {limit} per minute",
+            address.escape_debug()
+        );
+        Err(Error::rate_limited(
+            format!(
+                "too many registrations from {}: at most {limit} per minute \
+                 (portal_register_rate_limit); retry in {wait_secs} seconds",
+                address.escape_debug()
+            ),
+            wait_secs,
+        ))
+    }
+
+    /// Rejects a Portal API request body of `length` bytes when it is over
+    /// `portal_register_max_body`.
+    pub fn check_body_size(&self, length: usize) -> Result<()> {
+        let max = self.settings.portal_register_max_body;
+        if length > max {
+            return Err(Error::too_large(format!(
+                "request body too large: {length} bytes (at most {max} bytes, \
+                 set by portal_register_max_body)"
+            )));
+        }
+        Ok(())
     }
 
     /// Creates a developer from the Admin API, as requested unless `status`
@@ -233,8 +292,12 @@ impl<S: Store> Portal<S> {
                 "invitations are off: set portal_invite_email = on in kong.conf",
             ));
         }
-        let text = fields.string_or_list("emails")?.unwrap_or_default();
-        let list = mail::parse_invite_list(&text)?;
+        // A string is a pasted list to split; an array element is one address.
+        let list = match fields.string_or_list("emails")? {
+            None => mail::parse_invite_list("")?,
+            Some(TextOrItems::Text(text)) => mail::parse_invite_list(&text)?,
+            Some(TextOrItems::Items(entries)) => mail::parse_invite_entries(&entries)?,
+        };
         if list.accepted.is_empty() && list.invalid.is_empty() && list.duplicates.is_empty() {
             return Err(Error::invalid(
                 "emails is required: a comma-separated string or an array of addresses",
@@ -435,6 +498,18 @@ fn identity(fields: &Fields) -> Result<(String, String, Map<String, Value>)> {
 
 /// Reads the credential `portal_auth` asks for and hashes it.
 fn credential(fields: &Fields, auth: PortalAuth) -> Result<Option<StoredCredential>> {
+    let Some(secret) = read_secret(fields, auth)? else {
+        return Ok(None);
+    };
+    Ok(Some(StoredCredential {
+        auth: auth.as_str().to_owned(),
+        secret_hash: secret::hash(&secret)?,
+    }))
+}
+
+/// Reads and checks the secret `portal_auth` asks for: `None` for
+/// openid-connect, which takes no secret.
+fn read_secret(fields: &Fields, auth: PortalAuth) -> Result<Option<String>> {
     let (wanted, other) = match auth {
         PortalAuth::BasicAuth => ("password", "key"),
         PortalAuth::KeyAuth => ("key", "password"),
@@ -457,10 +532,7 @@ fn credential(fields: &Fields, auth: PortalAuth) -> Result<Option<StoredCredenti
     }
     let secret = fields.string(wanted)?.unwrap_or_default();
     check_secret(wanted, &secret, auth == PortalAuth::KeyAuth)?;
-    Ok(Some(StoredCredential {
-        auth: auth.as_str().to_owned(),
-        secret_hash: secret::hash(&secret)?,
-    }))
+    Ok(Some(secret))
 }
 
 /// Checks a password or key: its length, and no control characters (nor,
@@ -512,10 +584,17 @@ fn random_key() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 fn not_found(id_or_email: &str) -> Error {
     Error::not_found(format!(
         "no developer with id or email '{}'",
-        id_or_email.escape_debug()
+        crate::email::echo(id_or_email)
     ))
 }
 

@@ -11,6 +11,8 @@ use crate::store::SqliteStore;
 
 const PORTAL_URL: &str = "https://portal.example.com";
 const PASSWORD: &str = "correct horse";
+/// The client address that registrations in these tests come from.
+const CLIENT: &str = "192.0.2.10";
 
 fn settings(auth: Option<PortalAuth>) -> Settings {
     Settings {
@@ -96,7 +98,7 @@ fn bcc_of(link: &str) -> Vec<String> {
 fn register_is_requested_by_default() {
     let mut portal = basic_portal();
     let developer = portal
-        .register(&body(registration("Ada@Example.com")))
+        .register(&body(registration("Ada@Example.com")), CLIENT)
         .unwrap();
     assert_eq!(developer.status, Status::Requested);
     assert_eq!(developer.email, "Ada@Example.com");
@@ -114,7 +116,7 @@ fn register_with_auto_approve_is_approved() {
         ..settings(Some(PortalAuth::BasicAuth))
     });
     let developer = portal
-        .register(&body(registration("ada@example.com")))
+        .register(&body(registration("ada@example.com")), CLIENT)
         .unwrap();
     assert_eq!(developer.status, Status::Approved);
     assert_eq!(
@@ -127,7 +129,7 @@ fn register_with_auto_approve_is_approved() {
 fn register_stores_hashed_password() {
     let mut portal = basic_portal();
     let developer = portal
-        .register(&body(registration("ada@example.com")))
+        .register(&body(registration("ada@example.com")), CLIENT)
         .unwrap();
     let stored = portal
         .store()
@@ -147,7 +149,7 @@ fn register_stores_hashed_password() {
 fn register_trims_email() {
     let mut portal = basic_portal();
     let developer = portal
-        .register(&body(registration("  ada@example.com ")))
+        .register(&body(registration("  ada@example.com ")), CLIENT)
         .unwrap();
     assert_eq!(developer.email, "ada@example.com");
 }
@@ -156,7 +158,7 @@ fn register_trims_email() {
 fn register_closed_without_portal_auth() {
     let mut portal = admin_portal();
     let err = portal
-        .register(&body(registration("ada@example.com")))
+        .register(&body(registration("ada@example.com")), CLIENT)
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Disabled);
     assert_eq!(
@@ -173,7 +175,7 @@ fn register_basic_auth_needs_password() {
         .register(&body(json!({
             "email": "ada@example.com",
             "meta": {"full_name": "Ada"},
-        })))
+        })), CLIENT)
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid);
     assert_eq!(
@@ -189,7 +191,7 @@ fn register_key_auth_needs_key() {
         .register(&body(json!({
             "email": "ada@example.com",
             "meta": {"full_name": "Ada"},
-        })))
+        })), CLIENT)
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid);
     assert_eq!(err.message, "key must be 8 to 256 characters long, got 0");
@@ -203,7 +205,7 @@ fn register_key_auth_stores_key() {
             "email": "ada@example.com",
             "key": "a-long-api-key",
             "meta": {"full_name": "Ada"},
-        })))
+        })), CLIENT)
         .unwrap();
     let stored = portal
         .store()
@@ -220,7 +222,7 @@ fn register_key_auth_rejects_whitespace_in_key() {
             "email": "ada@example.com",
             "key": "a long api key",
             "meta": {"full_name": "Ada"},
-        })))
+        })), CLIENT)
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid);
     assert_eq!(err.message, "key contains whitespace or control characters");
@@ -233,7 +235,7 @@ fn register_openid_connect_takes_no_credential() {
         .register(&body(json!({
             "email": "ada@example.com",
             "meta": {"full_name": "Ada"},
-        })))
+        })), CLIENT)
         .unwrap();
     assert_eq!(
         portal
@@ -256,7 +258,7 @@ fn register_openid_connect_takes_no_credential() {
                 "email": "other@example.com",
                 field: "a-long-secret",
                 "meta": {"full_name": "Other"},
-            })))
+            })), CLIENT)
             .unwrap_err();
         assert_eq!(err.kind, ErrorKind::Invalid, "{field}");
         assert_eq!(
@@ -275,7 +277,7 @@ fn register_rejects_wrong_credential_field() {
             "email": "ada@example.com",
             "key": "a-long-api-key",
             "meta": {"full_name": "Ada"},
-        })))
+        })), CLIENT)
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid);
     assert_eq!(
@@ -285,7 +287,7 @@ fn register_rejects_wrong_credential_field() {
 
     let mut portal = portal_with(settings(Some(PortalAuth::KeyAuth)));
     let err = portal
-        .register(&body(registration("ada@example.com")))
+        .register(&body(registration("ada@example.com")), CLIENT)
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid);
     assert_eq!(
@@ -299,7 +301,7 @@ fn register_rejects_short_password() {
     let mut portal = basic_portal();
     let mut request = registration("ada@example.com");
     request["password"] = json!("1234567");
-    let err = portal.register(&body(request)).unwrap_err();
+    let err = portal.register(&body(request), CLIENT).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid);
     assert_eq!(
         err.message,
@@ -312,7 +314,7 @@ fn register_rejects_long_password() {
     let mut portal = basic_portal();
     let mut request = registration("ada@example.com");
     request["password"] = json!("x".repeat(257));
-    let err = portal.register(&body(request)).unwrap_err();
+    let err = portal.register(&body(request), CLIENT).unwrap_err();
     assert_eq!(
         err.message,
         "password must be 8 to 256 characters long, got 257"
@@ -324,7 +326,7 @@ fn register_rejects_unknown_field() {
     let mut portal = basic_portal();
     let mut request = registration("ada@example.com");
     request["nickname"] = json!("ada");
-    let err = portal.register(&body(request)).unwrap_err();
+    let err = portal.register(&body(request), CLIENT).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid);
     assert_eq!(
         err.message,
@@ -337,7 +339,7 @@ fn register_rejects_status_field() {
     let mut portal = basic_portal();
     let mut request = registration("ada@example.com");
     request["status"] = json!("approved");
-    let err = portal.register(&body(request)).unwrap_err();
+    let err = portal.register(&body(request), CLIENT).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid);
     assert_eq!(
         err.message,
@@ -350,7 +352,7 @@ fn register_requires_email() {
     let mut portal = basic_portal();
     let mut request = registration("ada@example.com");
     request.as_object_mut().unwrap().remove("email");
-    let err = portal.register(&body(request)).unwrap_err();
+    let err = portal.register(&body(request), CLIENT).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid);
     assert_eq!(err.message, "email is required");
 }
@@ -360,7 +362,7 @@ fn register_requires_meta() {
     let mut portal = basic_portal();
     let mut request = registration("ada@example.com");
     request.as_object_mut().unwrap().remove("meta");
-    let err = portal.register(&body(request)).unwrap_err();
+    let err = portal.register(&body(request), CLIENT).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid);
     assert_eq!(
         err.message,
@@ -378,7 +380,7 @@ fn register_requires_full_name() {
     ] {
         let mut request = registration("ada@example.com");
         request["meta"] = meta.clone();
-        let err = portal.register(&body(request)).unwrap_err();
+        let err = portal.register(&body(request), CLIENT).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Invalid, "{meta}");
         assert_eq!(
             err.message, "meta.full_name is required and must not be blank",
@@ -392,7 +394,7 @@ fn register_rejects_full_name_of_other_type() {
     let mut portal = basic_portal();
     let mut request = registration("ada@example.com");
     request["meta"] = json!({"full_name": 42});
-    let err = portal.register(&body(request)).unwrap_err();
+    let err = portal.register(&body(request), CLIENT).unwrap_err();
     assert_eq!(err.message, "meta.full_name must be a string");
 }
 
@@ -401,7 +403,7 @@ fn register_accepts_meta_as_json_string() {
     let mut portal = basic_portal();
     let mut request = registration("ada@example.com");
     request["meta"] = json!(r#"{"full_name":"Ada Lovelace","company":"Analytical Engines"}"#);
-    let developer = portal.register(&body(request)).unwrap();
+    let developer = portal.register(&body(request), CLIENT).unwrap();
     assert_eq!(developer.full_name, "Ada Lovelace");
     assert_eq!(developer.meta["company"], "Analytical Engines");
 }
@@ -411,7 +413,7 @@ fn register_rejects_non_json_meta_string() {
     let mut portal = basic_portal();
     let mut request = registration("ada@example.com");
     request["meta"] = json!("full_name=Ada");
-    let err = portal.register(&body(request)).unwrap_err();
+    let err = portal.register(&body(request), CLIENT).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid);
     assert!(
         err.message.starts_with("meta is not a valid JSON object: "),
@@ -425,7 +427,7 @@ fn register_rejects_nested_meta_value() {
     let mut portal = basic_portal();
     let mut request = registration("ada@example.com");
     request["meta"] = json!({"full_name": "Ada", "links": ["x"]});
-    let err = portal.register(&body(request)).unwrap_err();
+    let err = portal.register(&body(request), CLIENT).unwrap_err();
     assert_eq!(
         err.message,
         "meta.links must be a string, number or boolean"
@@ -437,7 +439,7 @@ fn register_rejects_control_characters_in_full_name() {
     let mut portal = basic_portal();
     let mut request = registration("ada@example.com");
     request["meta"] = json!({"full_name": "Ada\nLovelace"});
-    let err = portal.register(&body(request)).unwrap_err();
+    let err = portal.register(&body(request), CLIENT).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid);
     assert_eq!(
         err.message,
@@ -450,7 +452,7 @@ fn register_rejects_long_full_name() {
     let mut portal = basic_portal();
     let mut request = registration("ada@example.com");
     request["meta"] = json!({"full_name": "a".repeat(201)});
-    let err = portal.register(&body(request)).unwrap_err();
+    let err = portal.register(&body(request), CLIENT).unwrap_err();
     assert_eq!(
         err.message,
         "meta.full_name is too long: 201 characters (at most 200)"
@@ -461,7 +463,7 @@ fn register_rejects_long_full_name() {
 fn register_rejects_invalid_email() {
     let mut portal = basic_portal();
     let err = portal
-        .register(&body(registration("not-an-email")))
+        .register(&body(registration("not-an-email")), CLIENT)
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid);
     assert_eq!(
@@ -474,10 +476,10 @@ fn register_rejects_invalid_email() {
 fn register_rejects_email_in_other_case() {
     let mut portal = basic_portal();
     portal
-        .register(&body(registration("Ada@Example.com")))
+        .register(&body(registration("Ada@Example.com")), CLIENT)
         .unwrap();
     let err = portal
-        .register(&body(registration("ada@example.COM")))
+        .register(&body(registration("ada@example.COM")), CLIENT)
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Conflict);
     assert_eq!(
@@ -1084,7 +1086,7 @@ fn login_body(email: &str, password: &str) -> Fields {
 
 /// Registers a developer with `PASSWORD` and moves it to `status`.
 fn registered_as(portal: &mut Portal<SqliteStore>, email: &str, status: Status) -> Developer {
-    let developer = portal.register(&body(registration(email))).unwrap();
+    let developer = portal.register(&body(registration(email)), CLIENT).unwrap();
     let path: &[Status] = match status {
         Status::Requested => &[],
         Status::Approved => &[Status::Approved],
@@ -1173,7 +1175,7 @@ fn login_with_key_auth() {
             "email": "ada@example.com",
             "key": "a-long-api-key",
             "meta": {"full_name": "Ada"},
-        })))
+        })), CLIENT)
         .unwrap();
     portal
         .store()
@@ -1209,4 +1211,145 @@ fn login_requires_password() {
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid);
     assert_eq!(err.message, "password is required");
+}
+
+// Request limits.
+
+fn limited_portal(limit: u32) -> Portal<SqliteStore> {
+    portal_with(Settings {
+        portal_register_rate_limit: limit,
+        ..settings(Some(PortalAuth::BasicAuth))
+    })
+}
+
+#[test]
+fn register_over_rate_limit_is_refused() {
+    let mut portal = limited_portal(2);
+    portal.register(&body(registration("a@example.com")), CLIENT).unwrap();
+    portal.register(&body(registration("b@example.com")), CLIENT).unwrap();
+    let err = portal
+        .register(&body(registration("c@example.com")), CLIENT)
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::RateLimited);
+    let wait = err.retry_after.expect("a rate-limited error has retry_after");
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(
+        err.message,
+        format!(
+            "too many registrations from 192.0.2.10: at most 2 per minute \
+             (portal_register_rate_limit); retry in {wait} seconds"
+        )
+    );
+    assert!(portal.get("c@example.com").is_err(), "nothing was stored");
+    portal
+        .register(&body(registration("c@example.com")), "192.0.2.11")
+        .expect("another address has its own budget");
+}
+
+#[test]
+fn rate_limit_window_slides() {
+    let mut portal = limited_portal(2);
+    portal.admit_registration(CLIENT, 0).unwrap();
+    portal.admit_registration(CLIENT, 10_000).unwrap();
+    let err = portal.admit_registration(CLIENT, 20_000).unwrap_err();
+    assert_eq!(err.retry_after, Some(40));
+    let err = portal.admit_registration(CLIENT, 59_999).unwrap_err();
+    assert_eq!(err.retry_after, Some(1), "a wait under a second rounds up to 1");
+    portal.admit_registration(CLIENT, 60_000).unwrap();
+    let err = portal.admit_registration(CLIENT, 60_001).unwrap_err();
+    assert_eq!(err.retry_after, Some(10));
+}
+
+#[test]
+fn rate_limit_zero_means_unlimited() {
+    let mut portal = limited_portal(0);
+    for i in 0..100 {
+        portal.admit_registration(CLIENT, i).unwrap();
+    }
+}
+
+#[test]
+fn rate_limit_without_address_shares_one_budget() {
+    let mut portal = limited_portal(1);
+    portal.admit_registration("", 0).unwrap();
+    let err = portal.admit_registration("  ", 1).unwrap_err();
+    assert!(err.message.contains("from unknown:"), "{}", err.message);
+}
+
+#[test]
+fn malformed_registration_does_not_count() {
+    let mut portal = limited_portal(1);
+    for _ in 0..5 {
+        let err = portal
+            .register(&body(registration("not-an-email")), CLIENT)
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Invalid);
+        let err = portal
+            .register(&body(json!({"email": "a@example.com", "password": "short",
+                                   "meta": {"full_name": "A"}})), CLIENT)
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Invalid);
+    }
+    portal.register(&body(registration("a@example.com")), CLIENT).unwrap();
+}
+
+#[test]
+fn rate_limited_address_is_escaped() {
+    let mut portal = limited_portal(1);
+    portal.admit_registration("evil\r\nX: y", 0).unwrap();
+    let err = portal.admit_registration("evil\r\nX: y", 1).unwrap_err();
+    assert!(!err.message.contains('\n'), "{}", err.message);
+    assert!(err.message.contains("evil\\r\\nX: y"), "{}", err.message);
+}
+
+#[test]
+fn body_over_max_body_is_too_large() {
+    let portal = basic_portal();
+    portal.check_body_size(0).unwrap();
+    portal.check_body_size(16_384).unwrap();
+    let err = portal.check_body_size(16_385).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::TooLarge);
+    assert_eq!(
+        err.message,
+        "request body too large: 16385 bytes (at most 16384 bytes, set by \
+         portal_register_max_body)"
+    );
+    let portal = portal_with(Settings {
+        portal_register_max_body: 1024,
+        ..settings(Some(PortalAuth::BasicAuth))
+    });
+    assert_eq!(portal.check_body_size(1025).unwrap_err().kind, ErrorKind::TooLarge);
+}
+
+#[test]
+fn invite_array_element_is_one_address() {
+    let mut portal = admin_portal();
+    let invitation = portal
+        .invite(&body(json!({"emails": ["a b@example.com", "c@example.com,d@example.com",
+                                        " e@example.com "]})))
+        .unwrap();
+    assert_eq!(invitation.invited, ["e@example.com"]);
+    let invalid: Vec<&str> = invitation.invalid.iter().map(|r| r.email.as_str()).collect();
+    assert_eq!(invalid, ["a b@example.com", "c@example.com,d@example.com"]);
+}
+
+#[test]
+fn invite_array_element_with_line_break_is_invalid() {
+    let mut portal = admin_portal();
+    let invitation = portal
+        .invite(&body(json!({"emails": ["a@example.com\r\nBcc: x@evil.example"]})))
+        .unwrap();
+    assert!(invitation.links.is_empty());
+    assert_eq!(invitation.invalid.len(), 1);
+    assert_eq!(invitation.invalid[0].email, "a@example.com\\r\\nBcc: x@evil.example");
+}
+
+#[test]
+fn not_found_message_cuts_long_values() {
+    let mut portal = admin_portal();
+    let long = "a".repeat(5000);
+    let err = portal.get(&long).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound);
+    assert!(err.message.len() < 400, "{} bytes", err.message.len());
+    assert!(err.message.contains(&format!("'{}...'", "a".repeat(300))), "{}", err.message);
 }

@@ -440,11 +440,9 @@ fn developer_lifecycle_through_lua() {
     });
 }
 
-/// mlua converts arguments before the function body runs, so a `nil` or a
-/// table where a string is expected raises a Lua error, which ngx_lua turns
-/// into a bare 500.
+/// A `nil` or a table where a string is expected is returned as an
+/// `invalid` error, not raised: ngx_lua turns a raised error into a bare 500.
 #[test]
-#[ignore = "argument conversion errors are raised as Lua errors instead of returned as nil, err"]
 fn wrong_argument_type_returns_invalid() {
     on_fresh_thread(|| {
         let dir = tempfile::tempdir().unwrap();

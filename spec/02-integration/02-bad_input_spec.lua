@@ -214,9 +214,10 @@ describe("developer-portal bad input", function()
         assert.same(1, json.total)
       end)
 
-      it("accepts the same body under 64k", function()
+      it("accepts the same body at portal_register_max_body", function()
         local body = '{"email":"big@example.com","password":"correct horse battery",'
-                     .. '"meta":{"full_name":"Big"}}' .. string.rep(" ", 60 * 1024)
+                     .. '"meta":{"full_name":"Big"}}'
+        body = body .. string.rep(" ", 16384 - #body)
         local status = helpers.portal("POST", "/register", body, { ["Content-Type"] = "application/json" })
         assert.same(201, status)
       end)
@@ -431,8 +432,6 @@ describe("developer-portal bad input", function()
       })
 
       it("treats an array element with a space as one address", function()
-        pending("array elements are joined with ',' and the list parser also splits "
-                .. "on whitespace, so 'a b@example.com' invites b@example.com")
         local status, _, json = helpers.admin("POST", "/developers/invite", {
           emails = { "a b@example.com" },
         })

@@ -42,14 +42,38 @@ pub struct InviteList {
 /// Returns an `Invalid` error when the text is over 256 KiB or contains more than
 /// 1000 distinct valid addresses.
 pub fn parse_invite_list(text: &str) -> Result<InviteList> {
-    if text.len() > MAX_INVITE_TEXT_BYTES {
+    check_size(text.len())?;
+    let entries = text
+        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .filter(|entry| !entry.is_empty());
+    collect(entries)
+}
+
+/// Validates a list of entries that each hold one address, as sent in a JSON
+/// array, and removes duplicates.
+///
+/// Unlike [`parse_invite_list`], an entry is never split: `a b@example.com`
+/// is one invalid entry. Each entry is trimmed, blank entries are dropped and
+/// one pair of angle brackets is removed. The limits are those of
+/// [`parse_invite_list`], with the entries' lengths summed for the size.
+pub fn parse_invite_entries(entries: &[String]) -> Result<InviteList> {
+    check_size(entries.iter().map(String::len).sum())?;
+    collect(entries.iter().map(|entry| entry.trim()).filter(|entry| !entry.is_empty()))
+}
+
+fn check_size(bytes: usize) -> Result<()> {
+    if bytes > MAX_INVITE_TEXT_BYTES {
         return Err(Error::invalid(format!(
-            "invite list too large: {} bytes (at most {MAX_INVITE_TEXT_BYTES} bytes, 256 KiB); \
-             split it over several invites",
-            text.len()
+            "invite list too large: {bytes} bytes (at most {MAX_INVITE_TEXT_BYTES} bytes, 256 KiB); \
+             split it over several invites"
         )));
     }
+    Ok(())
+}
 
+/// Validates each entry, in order, and sorts it into accepted, invalid or
+/// duplicate.
+fn collect<'a>(entries: impl Iterator<Item = &'a str>) -> Result<InviteList> {
     let mut list = InviteList {
         accepted: Vec::new(),
         invalid: Vec::new(),
@@ -57,10 +81,6 @@ pub fn parse_invite_list(text: &str) -> Result<InviteList> {
     };
     // Maps each accepted address's key to its index in `list.accepted`.
     let mut seen: HashMap<String, usize> = HashMap::new();
-
-    let entries = text
-        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
-        .filter(|entry| !entry.is_empty());
 
     for entry in entries {
         let address = strip_angle_brackets(entry);
@@ -100,9 +120,9 @@ fn strip_angle_brackets(entry: &str) -> &str {
         .unwrap_or(entry)
 }
 
-/// Escapes control characters (`\u{0}`, `\u{1b}` and so on) and leaves the rest
-/// as typed, so an entry can be shown or logged safely. Line breaks cannot
-/// occur here because they separate entries.
+/// Escapes control characters (`\u{0}`, `\u{1b}`, CR, LF and so on) and leaves
+/// the rest as typed, so an entry can be shown or logged safely. Line breaks
+/// separate entries in a pasted list, but an array element may contain them.
 fn escape_controls(entry: &str) -> String {
     let mut out = String::with_capacity(entry.len());
     for c in entry.chars() {
@@ -243,6 +263,27 @@ mod tests {
         assert_eq!(list.accepted.len(), 1000);
         assert_eq!(list.duplicates.len(), 500);
         assert_eq!(list.invalid.len(), 500);
+    }
+
+    #[test]
+    fn entries_are_never_split() {
+        let entries: Vec<String> = ["a b@x.com", " c@x.com ", "", "<d@x.com>", "e@x.com,f@x.com", "g\r\nh@x.com"]
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        let list = parse_invite_entries(&entries).unwrap();
+        assert_eq!(list.accepted, ["c@x.com", "d@x.com"]);
+        let invalid: Vec<&str> = list.invalid.iter().map(|r| r.email.as_str()).collect();
+        assert_eq!(invalid, ["a b@x.com", "e@x.com,f@x.com", "g\\r\\nh@x.com"]);
+        assert_eq!(list.invalid[0].reason, "contains whitespace or control characters");
+    }
+
+    #[test]
+    fn entries_share_the_size_limit() {
+        let entries = vec!["a".repeat(MAX_INVITE_TEXT_BYTES / 2), "b".repeat(MAX_INVITE_TEXT_BYTES / 2 + 1)];
+        let err = parse_invite_entries(&entries).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Invalid);
+        assert!(err.message.starts_with("invite list too large: 262145 bytes"), "{}", err.message);
     }
 
     #[test]

@@ -10,7 +10,7 @@ mod mailto;
 mod templates;
 
 pub use invite_list::{
-    parse_invite_list, InviteList, Rejected, MAX_INVITEES, MAX_INVITE_TEXT_BYTES,
+    parse_invite_entries, parse_invite_list, InviteList, Rejected, MAX_INVITEES, MAX_INVITE_TEXT_BYTES,
 };
 pub use mailto::{approved_link, invite_links, MAX_MAILTO_LEN};
 pub use templates::Templates;

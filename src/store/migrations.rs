@@ -55,6 +55,17 @@ pub const MIGRATIONS: &[&str] = &[
 
     CREATE INDEX deleted_developers_email ON deleted_developers (email_key);
     "#,
+    // 3: recent registration attempts per client address, for the rate
+    // limit that every nginx worker enforces through this shared file.
+    r#"
+    CREATE TABLE registration_attempts (
+        address TEXT    NOT NULL,
+        at_ms   INTEGER NOT NULL
+    );
+
+    CREATE INDEX registration_attempts_address ON registration_attempts (address, at_ms);
+    CREATE INDEX registration_attempts_at ON registration_attempts (at_ms);
+    "#,
 ];
 
 /// The schema version this build expects.

@@ -110,6 +110,21 @@ pub trait Store {
     /// consumer is not a developer.
     fn verdict(&mut self, key: &str, matching: Match) -> Result<Option<Verdict>>;
 
+    /// Records a registration attempt from `address` at `now_ms` (Unix time
+    /// in milliseconds) unless `limit` attempts from that address already fall
+    /// in the `window_ms` before it. Returns `None` when the attempt was
+    /// recorded, or the milliseconds until the oldest counted attempt leaves
+    /// the window. Attempts older than the window are deleted for every
+    /// address. The count and the insert share a transaction, so concurrent
+    /// workers cannot both pass the last free slot.
+    fn record_attempt(
+        &mut self,
+        address: &str,
+        limit: u32,
+        window_ms: i64,
+        now_ms: i64,
+    ) -> Result<Option<i64>>;
+
     /// Returns a number that changes whenever any process commits a change;
     /// a cache is fresh while the number stays the same.
     fn generation(&self) -> u64;

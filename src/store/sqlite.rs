@@ -105,6 +105,15 @@ impl SqliteStore {
     }
 
     fn migrate(&mut self) -> Result<()> {
+        // An up-to-date file needs no write lock, so a worker can open the
+        // store and serve reads while another process holds that lock.
+        let current: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(|e| storage_error(&self.path, "read the schema version of", e))?;
+        if current == MIGRATIONS.len() as i64 {
+            return Ok(());
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -406,6 +415,42 @@ impl Store for SqliteStore {
         Ok(found)
     }
 
+    fn record_attempt(
+        &mut self,
+        address: &str,
+        limit: u32,
+        window_ms: i64,
+        now_ms: i64,
+    ) -> Result<Option<i64>> {
+        let path = self.path.clone();
+        let tx = self.transaction()?;
+        let window_start = now_ms.saturating_sub(window_ms);
+        tx.execute(
+            "DELETE FROM registration_attempts WHERE at_ms <= ?1",
+            params![window_start],
+        )
+        .map_err(|e| storage_error(&path, "write to", e))?;
+        let (count, oldest): (i64, Option<i64>) = tx
+            .query_row(
+                "SELECT count(*), min(at_ms) FROM registration_attempts WHERE address = ?1",
+                params![address],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .map_err(|e| storage_error(&path, "read", e))?;
+        if count >= i64::from(limit) {
+            tx.commit().map_err(|e| storage_error(&path, "commit to", e))?;
+            let oldest = oldest.unwrap_or(now_ms);
+            return Ok(Some((oldest + window_ms - now_ms).max(1)));
+        }
+        tx.execute(
+            "INSERT INTO registration_attempts (address, at_ms) VALUES (?1, ?2)",
+            params![address, now_ms],
+        )
+        .map_err(|e| storage_error(&path, "write to", e))?;
+        tx.commit().map_err(|e| storage_error(&path, "commit to", e))?;
+        Ok(None)
+    }
+
     fn credential(&mut self, id: &str, auth: &str) -> Result<Option<StoredCredential>> {
         self.conn
             .prepare_cached(
@@ -507,7 +552,7 @@ fn is_unique_violation(err: &rusqlite::Error) -> bool {
 fn not_found(id_or_email: &str) -> Error {
     Error::not_found(format!(
         "no developer with id or email '{}'",
-        id_or_email.escape_debug()
+        crate::email::echo(id_or_email)
     ))
 }
 

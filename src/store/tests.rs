@@ -881,6 +881,37 @@ fn second_connection_hits_email_conflict() {
     assert_eq!(err.kind, ErrorKind::Conflict);
 }
 
+/// A worker that opens the store while another process holds the write lock
+/// can still read, and its writes fail as unavailable, without waiting for
+/// the lock to open the file. The write waits for the 2 s busy timeout.
+#[test]
+fn open_while_write_locked_reads_and_refuses_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.db");
+    let developer = {
+        let mut store = SqliteStore::open(&path).unwrap();
+        insert(&mut store, "dev@example.com", "Dev", Status::Requested)
+    };
+    let locker = rusqlite::Connection::open(&path).unwrap();
+    locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+
+    let mut store = SqliteStore::open(&path).expect("open succeeds under a write lock");
+    let found = store.find(&developer.id).unwrap();
+    assert_eq!(found.map(|d| d.status), Some(Status::Requested));
+
+    let err = store
+        .change_status(&developer.id, Status::Approved, Some("admin"))
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Unavailable);
+    assert!(err.message.contains("database is locked"), "{}", err.message);
+
+    locker.execute_batch("COMMIT").unwrap();
+    store
+        .change_status(&developer.id, Status::Approved, Some("admin"))
+        .expect("the write succeeds once the lock is released");
+    assert_eq!(store.history(&developer.id).unwrap().len(), 2);
+}
+
 #[test]
 fn path_is_the_opened_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -918,4 +949,48 @@ fn registered_of_no_keys_is_empty() {
     let mut store = memory_store();
     insert(&mut store, "dev@example.com", "Dev", Status::Approved);
     assert!(store.registered(&[]).unwrap().is_empty());
+}
+
+#[test]
+fn record_attempt_counts_per_address() {
+    let mut store = memory_store();
+    assert_eq!(store.record_attempt("192.0.2.1", 2, 60_000, 1_000).unwrap(), None);
+    assert_eq!(store.record_attempt("192.0.2.1", 2, 60_000, 2_000).unwrap(), None);
+    assert_eq!(
+        store.record_attempt("192.0.2.1", 2, 60_000, 3_000).unwrap(),
+        Some(58_000),
+        "the wait runs until the oldest attempt leaves the window"
+    );
+    assert_eq!(store.record_attempt("192.0.2.2", 2, 60_000, 3_000).unwrap(), None);
+    assert_eq!(count_rows(&mut store, "registration_attempts"), 3);
+}
+
+#[test]
+fn record_attempt_window_slides() {
+    let mut store = memory_store();
+    store.record_attempt("192.0.2.1", 1, 60_000, 0).unwrap();
+    assert_eq!(store.record_attempt("192.0.2.1", 1, 60_000, 59_999).unwrap(), Some(1));
+    assert_eq!(store.record_attempt("192.0.2.1", 1, 60_000, 60_000).unwrap(), None);
+}
+
+#[test]
+fn record_attempt_prunes_old_rows() {
+    let mut store = memory_store();
+    for i in 0..5 {
+        store.record_attempt(&format!("192.0.2.{i}"), 10, 60_000, 0).unwrap();
+    }
+    store.record_attempt("192.0.2.9", 10, 60_000, 120_000).unwrap();
+    assert_eq!(count_rows(&mut store, "registration_attempts"), 1);
+}
+
+#[test]
+fn record_attempt_is_shared_by_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.db");
+    let mut first = SqliteStore::open(&path).unwrap();
+    let mut second = SqliteStore::open(&path).unwrap();
+    assert_eq!(first.record_attempt("192.0.2.1", 2, 60_000, 0).unwrap(), None);
+    assert_eq!(second.record_attempt("192.0.2.1", 2, 60_000, 1).unwrap(), None);
+    assert_eq!(first.record_attempt("192.0.2.1", 2, 60_000, 2).unwrap(), Some(59_998));
+    assert_eq!(second.record_attempt("192.0.2.1", 2, 60_000, 3).unwrap(), Some(59_997));
 }

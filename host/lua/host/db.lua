@@ -16,9 +16,12 @@ local UNIQUE_VIOLATION = 5
 local DATABASE_ERROR = 8
 
 
+-- The busy timeout comes first: switching to WAL needs a lock, and without
+-- the timeout a worker that connects while another one writes fails at once
+-- with "database is locked".
 local SCHEMA = {
-  "PRAGMA journal_mode = WAL",
   "PRAGMA busy_timeout = 2000",
+  "PRAGMA journal_mode = WAL",
   "PRAGMA foreign_keys = ON",
   [[CREATE TABLE IF NOT EXISTS consumers (
       id         TEXT PRIMARY KEY,
@@ -112,7 +115,7 @@ end
 
 local function db_error(err)
   local message = tostring(err)
-  local unique = message:match("UNIQUE constraint failed: %w+%.(%w+)")
+  local unique = message:match("UNIQUE constraint failed: [%w_]+%.([%w_]+)")
   if unique then
     return nil, fmt("UNIQUE violation detected on '{%s}'", unique),
            { code = UNIQUE_VIOLATION, name = "unique constraint violation",

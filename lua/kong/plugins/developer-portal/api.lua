@@ -90,7 +90,17 @@ return {
       if not ok then
         return core.db_fail("could not delete the developer's consumer", cerr)
       end
-      return core.respond(204, false, "delete", self.params.developers)
+      local deleted, derr = core.call("delete", self.params.developers)
+      if not deleted then
+        if derr.kind ~= "not_found" and kong.db then
+          -- The two deletions cannot share a transaction, so the developer
+          -- stays without a consumer until the DELETE is repeated.
+          derr.message = derr.message .. "; the developer's consumer is already " ..
+                         "deleted: repeat the DELETE to delete the developer"
+        end
+        return core.fail(derr, false, "delete")
+      end
+      return core.ok(204, deleted)
     end,
   },
 

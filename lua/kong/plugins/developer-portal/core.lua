@@ -12,6 +12,7 @@ local kong = kong
 local os_getenv = os.getenv
 local error = error
 local ipairs = ipairs
+local tostring = tostring
 
 
 -- One table maps the core's error kinds to HTTP statuses.
@@ -20,6 +21,8 @@ local STATUS_OF_KIND = {
   unauthorized = 401,
   not_found = 404,
   conflict = 409,
+  too_large = 413,
+  rate_limited = 429,
   disabled = 501,
   unavailable = 503,
   storage = 500,
@@ -78,6 +81,9 @@ end
 -- details of server errors from Portal API clients (they are logged in full).
 function _M.fail(err, public, name)
   local status = STATUS_OF_KIND[err.kind] or 500
+  if err.retry_after then
+    kong.response.set_header("Retry-After", tostring(err.retry_after))
+  end
   -- A switched-off feature (501) is the admin's choice, not a failure:
   -- its message is shown to everyone and not logged as an error.
   if status >= 500 and err.kind ~= "disabled" then

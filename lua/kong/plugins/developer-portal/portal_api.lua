@@ -9,9 +9,21 @@ local consumers = require "kong.plugins.developer-portal.consumers"
 
 
 local kong = kong
+local tonumber = tonumber
 
 
+-- Reads the body and hands it to `respond`. A Content-Length over
+-- portal_register_max_body is rejected before the body is read; the core
+-- checks the size of the body it receives as well, for chunked requests.
 local function with_body(respond)
+  local length = tonumber(kong.request.get_header("Content-Length"))
+  if length then
+    local ok, err = core.call("check_body_size", length)
+    if not ok then
+      return core.fail(err, true, "check_body_size")
+    end
+  end
+
   local body, content_type, err = core.body()
   if err then
     return kong.response.exit(400, { message = err })
@@ -24,7 +36,8 @@ return {
   ["/register"] = {
     POST = function()
       return with_body(function(body, content_type)
-        local json, err = core.call("register", body, content_type)
+        local json, err = core.call("register", body, content_type,
+                                    kong.client.get_ip())
         if not json then
           return core.fail(err, true, "register")
         end
