@@ -233,6 +233,98 @@ const MISSPELLINGS: [(&str, &str); 6] = [
     ("portal_auto_approval", "portal_auto_approve"),
 ];
 
+/// The properties this plugin reads, for near-miss warnings.
+const READ_PROPERTIES: [&str; 15] = [
+    "portal_auth",
+    "portal_auth_conf",
+    "portal_auto_approve",
+    "portal_token_exp",
+    "portal_gui_protocol",
+    "portal_gui_host",
+    "portal_gui_url",
+    "portal_emails_from",
+    "portal_emails_reply_to",
+    "portal_invite_email",
+    "portal_approved_email",
+    "prefix",
+    "developer_portal_db",
+    "portal_register_max_body",
+    "portal_register_rate_limit",
+];
+
+/// Kong Enterprise's other portal properties: near misses of ours that are
+/// really these are left alone.
+const KONG_PORTAL_PROPERTIES: [&str; 26] = [
+    "portal",
+    "portal_is_legacy",
+    "portal_gui_listen",
+    "portal_gui_use_subdomains",
+    "portal_gui_ssl_cert",
+    "portal_gui_ssl_cert_key",
+    "portal_gui_access_log",
+    "portal_gui_error_log",
+    "portal_cors_origins",
+    "portal_api_listen",
+    "portal_api_url",
+    "portal_api_ssl_cert",
+    "portal_api_ssl_cert_key",
+    "portal_api_access_log",
+    "portal_api_error_log",
+    "portal_app_auth",
+    "portal_auth_password_complexity",
+    "portal_auth_login_attempts",
+    "portal_session_conf",
+    "portal_email_verification",
+    "portal_access_request_email",
+    "portal_reset_email",
+    "portal_reset_success_email",
+    "portal_smtp_admin_emails",
+    "portal_application_status_email",
+    "portal_application_request_email",
+];
+
+/// Returns the Levenshtein distance between two short ASCII names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// Warns about keys one or two letters away from a property this plugin
+/// reads, such as `portal_auto_aprove`: Kong would drop them silently.
+fn near_miss_warnings(conf: &ConfFile) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (key, entry) in conf.iter() {
+        if READ_PROPERTIES.contains(&key)
+            || KONG_PORTAL_PROPERTIES.contains(&key)
+            || MISSPELLINGS.iter().any(|(wrong, _)| *wrong == key)
+        {
+            continue;
+        }
+        let closest = READ_PROPERTIES
+            .iter()
+            .map(|known| (edit_distance(key, known), *known))
+            .min();
+        if let Some((1..=2, known)) = closest {
+            warnings.push(format!(
+                "{key} at {}:{} is not a property this plugin reads (did you mean {known}?); \
+                 it is ignored",
+                conf.file_name(),
+                entry.line
+            ));
+        }
+    }
+    warnings
+}
+
 /// Property source for [`resolve`]: the parsed file, if any, and the
 /// environment.
 struct Lookup<'a> {
@@ -368,6 +460,9 @@ fn resolve(
     };
 
     let mut warnings = misspelling_warnings(conf, env);
+    if let Some(conf) = conf {
+        warnings.extend(near_miss_warnings(conf));
+    }
     if settings.portal_auth_conf.is_some() && settings.portal_auth.is_none() {
         warnings.push(
             "portal_auth_conf is set but portal_auth is not, so portal_auth_conf has no effect"
@@ -405,3 +500,37 @@ fn misspelling_warnings(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod near_miss_tests {
+    use super::*;
+
+    fn warnings_for(text: &str) -> Vec<String> {
+        let conf = parse::read(text, "kong.conf").unwrap();
+        near_miss_warnings(&conf)
+    }
+
+    #[test]
+    fn near_miss_of_a_property_is_named() {
+        assert_eq!(
+            warnings_for("portal_auto_aprove = on\n"),
+            vec!["portal_auto_aprove at kong.conf:1 is not a property this plugin reads \
+                  (did you mean portal_auto_approve?); it is ignored"
+                .to_owned()]
+        );
+    }
+
+    #[test]
+    fn kong_properties_and_far_keys_are_left_alone() {
+        assert!(warnings_for("portal_gui_listen = 0.0.0.0:8003\nportal = on\n").is_empty());
+        assert!(warnings_for("pg_password = secret\nlog_level = debug\n").is_empty());
+        assert!(warnings_for("portal_auth = basic-auth\n").is_empty());
+    }
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("prefix", "prefix"), 0);
+        assert_eq!(edit_distance("prefx", "prefix"), 1);
+        assert_eq!(edit_distance("portal_auht", "portal_auth"), 2);
+    }
+}
