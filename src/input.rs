@@ -11,6 +11,10 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
+/// Fields that carry a password or key, whose values never appear in a
+/// message.
+const SECRET_FIELDS: [&str; 2] = ["password", "key"];
+
 /// A list field as sent: one string to split, or an array of entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TextOrItems {
@@ -140,6 +144,9 @@ impl Fields {
     }
 
     fn wrong_type(&self, name: &str, expected: &str, got: &Value) -> Error {
+        if SECRET_FIELDS.contains(&name) {
+            return Error::invalid(format!("{name} must be {expected}, got {}", type_name(got)));
+        }
         let mut shown = got.to_string();
         if shown.len() > 60 {
             let cut = (0..=60).rev().find(|i| shown.is_char_boundary(*i)).unwrap_or(0);
@@ -369,6 +376,19 @@ mod tests {
         .unwrap();
         let meta = fields.object("meta").unwrap().unwrap();
         assert_eq!(meta["full_name"], "Ada");
+    }
+
+    #[test]
+    fn wrong_type_of_secret_hides_the_value() {
+        let fields = Fields::from_body(
+            br#"{"password":["hunter2-secret"],"key":{"k":"key-secret"}}"#,
+            Some("application/json"),
+        )
+        .unwrap();
+        let err = fields.string("password").unwrap_err();
+        assert_eq!(err.message, "password must be a string, got array");
+        let err = fields.string("key").unwrap_err();
+        assert_eq!(err.message, "key must be a string, got object");
     }
 
     #[test]

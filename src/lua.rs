@@ -148,7 +148,7 @@ unsafe fn push_error(state: *mut ffi::lua_State, kind: &str, message: &str) -> c
 ///
 /// Paths, headers and query strings carry whatever bytes a client sent. A
 /// strict conversion by mlua would raise a Lua error before the function
-/// body runs, and the host answers an uncaught error with a 500. Numbers are
+/// body runs, and the host responds to an uncaught error with a 500. Numbers are
 /// accepted in their text form.
 struct Text(Result<String>);
 

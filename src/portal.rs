@@ -507,7 +507,7 @@ fn credential(fields: &Fields, auth: PortalAuth) -> Result<Option<StoredCredenti
     }))
 }
 
-/// Reads and checks the secret `portal_auth` asks for: `None` for
+/// Reads and checks the secret that `portal_auth` requires: `None` for
 /// openid-connect, which takes no secret.
 fn read_secret(fields: &Fields, auth: PortalAuth) -> Result<Option<String>> {
     let (wanted, other) = match auth {

@@ -99,6 +99,8 @@ describe("developer-portal core", function()
       { kind = "unavailable", status = 503 },
       { kind = "storage", status = 500 },
       { kind = "config", status = 500 },
+      { kind = "too_large", status = 413 },
+      { kind = "rate_limited", status = 429 },
     }
 
     for _, case in ipairs(cases) do
@@ -116,6 +118,14 @@ describe("developer-portal core", function()
         kinds[case.kind] = case.status
       end
       assert.same(kinds, core.STATUS_OF_KIND)
+    end)
+
+    it("sets Retry-After for rate_limited", function()
+      lib.result = { nil, { kind = "rate_limited", message = "slow down", retry_after = 42 } }
+      local exit = double:run(core.respond, 200, true, "answer")
+      assert.same(429, exit.status)
+      assert.same({ message = "slow down" }, exit.body)
+      assert.same("42", double.headers["Retry-After"])
     end)
 
     it("maps an unknown kind to 500", function()

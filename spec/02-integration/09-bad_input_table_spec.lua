@@ -365,8 +365,9 @@ id_case("a 5000-character id", "GET", string.rep("i", 5000), string.rep("i", 300
 id_case("a UUID of zeros", "GET", "00000000-0000-0000-0000-000000000000",
         "00000000-0000-0000-0000-000000000000")
 
--- nginx rejects these paths itself, before any Lua runs, with its own 400
--- page: an encoded `../` that climbs above the root, and an encoded NUL.
+-- nginx rejects these paths itself, before the plugin runs: an encoded
+-- `../` that climbs above the root, and an encoded NUL. The host's error
+-- page returns a generic JSON message, which cannot name the value.
 for _, segment in ipairs({ "..%2F..%2Fetc%2Fpasswd", "%2e%2e%2f%2e%2e%2f", "%00", "a%00b" }) do
   add({
     name = "GET " .. segment .. " rejected by nginx", method = "GET",
@@ -623,7 +624,7 @@ describe("developer-portal bad input table", function()
       assert.is_true(status < 500, "5xx: " .. text)
       assert.same(case.status, status)
       if case.nginx then
-        assert.matches("<center><h1>400 Bad Request</h1></center>", text, 1, true)
+        assert.same({ message = "Bad request" }, json)
       elseif case.check then
         assert.is_table(json, text)
         case.check(json, response_headers)
