@@ -25,7 +25,11 @@ helpers.ports = {
 
 
 helpers.repo = os.getenv("PWD")
-helpers.prefix = os.getenv("SPEC_PREFIX") or (helpers.repo .. "/servroot-test")
+-- The prefix sits under /tmp by default: the host's workers run as nobody
+-- when the tests run as root, and a repository may live in a folder they
+-- cannot enter.
+helpers.prefix = os.getenv("SPEC_PREFIX")
+                 or ("/tmp/developer-portal-test" .. helpers.repo:gsub("[^%w]", "-"))
 
 
 local function shell(command)

@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{c_char, c_int, c_void};
 
 use mlua::ffi;
 use mlua::prelude::*;
@@ -37,8 +37,13 @@ struct State {
     cache: StatusCache,
 }
 
+type SharedState = RefCell<Option<State>>;
+
 thread_local! {
-    static STATE: RefCell<Option<State>> = const { RefCell::new(None) };
+    // Leaked once per thread that loads the module (one per nginx worker
+    // process): `lookup` keeps a pointer to it as an upvalue, which is
+    // cheaper to reach than a thread-local in a dlopen'ed library.
+    static STATE: &'static SharedState = Box::leak(Box::new(RefCell::new(None)));
 }
 
 /// Runs `f` on this process's portal, opening the store on first use.
@@ -71,8 +76,8 @@ fn with_portal<T>(f: impl FnOnce(&mut Portal<SqliteStore>) -> Result<T>) -> Resu
 /// Looks up the gateway verdict for a consumer key. This runs on every
 /// proxied request, so it skips the fork check `with_portal` makes: the
 /// master process never opens the store, so a worker's first call opens it.
-fn lookup_verdict(key: &[u8], matching: Match) -> Result<Option<i64>> {
-    STATE.with(|cell| {
+fn lookup_verdict(cell: &SharedState, key: &[u8], matching: Match) -> Result<Option<i64>> {
+    {
         let mut guard = cell.borrow_mut();
         let state = guard.as_mut().ok_or_else(|| {
             Error::config("the developer-portal core is not initialised: call init() first")
@@ -85,7 +90,7 @@ fn lookup_verdict(key: &[u8], matching: Match) -> Result<Option<i64>> {
         let (_, portal) = state.portal.as_mut().expect("portal was just opened");
         let verdict = state.cache.lookup(portal.store(), key, matching)?;
         Ok(verdict.map(|v| v.code()))
-    })
+    }
 }
 
 /// `lookup(key, by_custom_id)`: returns the verdict code (Kong's status
@@ -105,7 +110,10 @@ unsafe extern "C-unwind" fn lookup_c(state: *mut ffi::lua_State) -> c_int {
     } else {
         Match::Username
     };
-    let outcome = catch_unwind(AssertUnwindSafe(|| lookup_verdict(key, matching)));
+    // SAFETY: upvalue 1 is the light userdata set in `developer_portal_core`,
+    // a pointer to this thread's leaked state, valid for the whole process.
+    let cell = &*(ffi::lua_touserdata(state, ffi::lua_upvalueindex(1)) as *const SharedState);
+    let outcome = catch_unwind(AssertUnwindSafe(|| lookup_verdict(cell, key, matching)));
     match outcome {
         Ok(Ok(Some(code))) => {
             ffi::lua_pushinteger(state, code as ffi::lua_Integer);
@@ -230,6 +238,7 @@ fn init(lua: &Lua, opts: Option<LuaTable>) -> LuaResult<(LuaValue, LuaValue)> {
         if let Some(prefix) = prefix.filter(|p| !p.is_empty()) {
             loaded.settings.prefix = PathBuf::from(prefix);
         }
+        check_store_folder(&loaded.settings.store_path())?;
         Ok(loaded)
     })();
     let loaded = match loaded {
@@ -260,6 +269,25 @@ fn init(lua: &Lua, opts: Option<LuaTable>) -> LuaResult<(LuaValue, LuaValue)> {
 /// Builds the module table. LuaJIT calls it through `luaopen_developer_portal_core`
 /// when the library is built with the `module` feature; binding tests call it
 /// directly on a Lua state of their own.
+/// Fails start-up when the store's folder is missing, instead of failing
+/// every request later. Whether the worker user may write there can only be
+/// known in a worker, so that is reported on first use.
+fn check_store_folder(store: &std::path::Path) -> Result<()> {
+    let folder = match store.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => return Ok(()),
+    };
+    if folder.is_dir() {
+        return Ok(());
+    }
+    Err(Error::config(format!(
+        "developer_portal_db: the folder {} of the developer store {} does not exist \
+         (create it, or set developer_portal_db to a file in an existing folder)",
+        folder.display(),
+        store.display()
+    )))
+}
+
 #[cfg_attr(feature = "module", mlua::lua_module(name = "developer_portal_core"))]
 pub fn developer_portal_core(lua: &Lua) -> LuaResult<LuaTable> {
     logger::install();
@@ -285,7 +313,14 @@ pub fn developer_portal_core(lua: &Lua) -> LuaResult<LuaTable> {
     // lookup itself. `noop` has the same shape and does nothing: it is the
     // floor the benchmarks compare with.
     // SAFETY: both functions follow the lua_CFunction contract (see below).
-    exports.set("lookup", unsafe { lua.create_c_function(lookup_c)? })?;
+    let shared: &'static SharedState = STATE.with(|cell| *cell);
+    let lookup: LuaFunction = unsafe {
+        lua.exec_raw((), |state| {
+            ffi::lua_pushlightuserdata(state, shared as *const SharedState as *mut c_void);
+            ffi::lua_pushcclosure(state, lookup_c, 1);
+        })?
+    };
+    exports.set("lookup", lookup)?;
     exports.set("noop", unsafe { lua.create_c_function(noop_c)? })?;
 
     let refusals = lua.create_table()?;

@@ -25,11 +25,15 @@ impl Generation {
     /// Maps the counter file, creating it when missing.
     pub fn open(path: &Path) -> Result<Generation> {
         let fail = |action: &str, err: std::io::Error| {
+            let hint = if err.kind() == std::io::ErrorKind::PermissionDenied {
+                "the file or its folder is read-only for the nginx worker user"
+            } else {
+                "the nginx worker user must be able to write next to the developer store"
+            };
             Error::new(
                 ErrorKind::Unavailable,
                 format!(
-                    "could not {action} the change counter {}: {err} (the nginx worker user \
-                     must be able to write next to the developer store)",
+                    "could not {action} the change counter {}: {err} ({hint})",
                     path.display()
                 ),
             )

@@ -13,7 +13,9 @@ import { chromium } from 'playwright-core';
 const run = promisify(execFile);
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const PREFIX = path.join(REPO, 'servroot-browser');
+// Under /tmp: the host's workers run as nobody when the tests run as root, and
+// the repository may live in a folder they cannot enter.
+export const PREFIX = path.join(tmpdir(), 'developer-portal-browser' + REPO.replace(/[^\w]/g, '-'));
 // BROWSER_PORT_BASE moves every port (9000 by default), so that the browser
 // tests can run beside another host that uses the default test ports.
 const PORT_BASE = Number(process.env.BROWSER_PORT_BASE || 9000);
