@@ -14,11 +14,12 @@ local NOT_A_DEVELOPER = "Unauthorized: consumer is not a developer"
 
 local DeveloperPortalHandler = {
   VERSION = "0.1.0",
-  -- Kong runs higher priorities first. The authentication plugins sit
-  -- between 1450 (jwt) and 1000 (key-auth 1250, basic-auth 1100), so 950
-  -- runs once the consumer is known, and before rate limiting (910) counts
-  -- a request that is about to be refused.
-  PRIORITY = 950,
+  -- Kong runs higher priorities first. Its authentication plugins run from
+  -- 1450 (jwt) down to 1030 (hmac-auth), with key-auth at 1250 and
+  -- basic-auth at 1100 (Kong 3.x handlers), so 940 runs once the consumer
+  -- is known. It also runs after acl (950), and before rate-limiting (910)
+  -- counts a request that is about to be refused.
+  PRIORITY = 940,
 }
 
 
