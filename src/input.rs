@@ -174,19 +174,38 @@ fn type_name(value: &Value) -> &'static str {
 
 fn parse_form(bytes: &[u8], source: &str) -> Result<Map<String, Value>> {
     let mut map = Map::new();
-    for (key, value) in form_urlencoded::parse(bytes) {
+    for pair in bytes.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let (raw_key, raw_value) = match pair.iter().position(|b| *b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &pair[pair.len()..]),
+        };
+        let key = decode_form_part(raw_key, source, "a field name")?;
         if key.is_empty() {
             continue;
         }
-        if map.contains_key(key.as_ref()) {
+        let value = decode_form_part(raw_value, source, &format!("field '{}'", key.escape_debug()))?;
+        if map.contains_key(&key) {
             return Err(Error::invalid(format!(
                 "field '{}' is given twice in the request {source}",
                 key.escape_debug()
             )));
         }
-        map.insert(key.into_owned(), Value::String(value.into_owned()));
+        map.insert(key, Value::String(value));
     }
     Ok(map)
+}
+
+/// Decodes one URL-encoded part (`+` is a space). Bytes that are not UTF-8
+/// are rejected rather than replaced, so that a password or name is never
+/// silently changed.
+fn decode_form_part(raw: &[u8], source: &str, what: &str) -> Result<String> {
+    let spaced: Vec<u8> = raw.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+    let decoded: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+    String::from_utf8(decoded).map_err(|_| {
+        Error::invalid(format!(
+            "{what} in the request {source} is not valid UTF-8 once percent-decoded"
+        ))
+    })
 }
 
 /// Parses a JSON object, rejecting keys given twice at any depth.
@@ -308,6 +327,26 @@ mod tests {
     fn duplicate_nested_json_key_is_rejected() {
         let err = parse_json_object(br#"{"meta":{"a":1,"a":2}}"#).unwrap_err();
         assert!(err.message.contains("key 'a' is given twice"), "{}", err.message);
+    }
+
+    #[test]
+    fn form_value_that_is_not_utf8_is_rejected() {
+        let err = Fields::from_body(
+            b"password=abcdefgh%ff",
+            Some("application/x-www-form-urlencoded"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.message,
+            "field 'password' in the request body is not valid UTF-8 once percent-decoded"
+        );
+    }
+
+    #[test]
+    fn form_plus_and_escapes_decode() {
+        let fields = Fields::from_query("q=a+b%2Bc&flag").unwrap();
+        assert_eq!(fields.string("q").unwrap().as_deref(), Some("a b+c"));
+        assert_eq!(fields.string("flag").unwrap().as_deref(), Some(""));
     }
 
     #[test]
