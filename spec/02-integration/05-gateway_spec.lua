@@ -73,7 +73,11 @@ end
 
 describe("developer-portal gateway", function()
   setup(function()
-    assert(helpers.start_host())
+    -- This spec registers more developers in a minute than the default
+    -- rate limit allows; the limit has specs of its own.
+    assert(helpers.start_host({
+      conf = "portal_auth = basic-auth\nportal_register_rate_limit = 0\n",
+    }))
   end)
 
   teardown(function()
@@ -157,6 +161,18 @@ describe("developer-portal gateway", function()
         { Authorization = "Basic " .. require("mime").b64("notyet@example.com:" .. PASSWORD) })
       assert.same(401, status)
       assert.same({ message = 'Unauthorized: Developer status "PENDING"' }, json)
+    end)
+
+    it("returns 409 for a key already in use", function()
+      local _, key = approved_developer_with_key("first-key@example.com")
+      approved_developer_with_key("second-key@example.com")
+      local status, _, json = helpers.portal(
+        "POST", "/credentials/key-auth", { key = key },
+        { Authorization = "Basic " .. require("mime").b64("second-key@example.com:" .. PASSWORD) })
+      assert.same(409, status)
+      assert.same({
+        message = "this key is already in use; choose another or omit key to get a random one",
+      }, json)
     end)
 
     it("refuses a wrong password", function()
