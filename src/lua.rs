@@ -422,12 +422,16 @@ pub fn developer_portal_core(lua: &Lua) -> LuaResult<LuaTable> {
                 let query = text(query)?.unwrap_or_default();
                 let path = text(path)?;
                 let fields = Fields::from_query(&query)?;
-                let page = with_portal(|p| p.list(&fields))?;
+                let (page, approved_emails) = with_portal(|p| {
+                    let page = p.list(&fields)?;
+                    let links = p.approved_emails(&page.developers);
+                    Ok((page, links))
+                })?;
                 let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
                     .map(|(k, v)| (k.into_owned(), v.into_owned()))
                     .collect();
                 let path = path.unwrap_or_else(|| "/developers".to_owned());
-                json(view::page(&page, &path, &pairs))
+                json(view::page(&page, &approved_emails, &path, &pairs))
             })
         })?,
     )?;

@@ -324,6 +324,20 @@ impl<S: Store> Portal<S> {
         })
     }
 
+    /// Returns the approved email link of each approved developer in a list,
+    /// so a page of developers needs no request per row. Others, and all
+    /// when `portal_approved_email` is off or a link cannot be built, get
+    /// `None`.
+    pub fn approved_emails(&self, developers: &[Developer]) -> Vec<Option<String>> {
+        developers
+            .iter()
+            .map(|d| {
+                let wanted = self.settings.portal_approved_email && d.status == Status::Approved;
+                wanted.then(|| self.approved_link(d).ok()).flatten()
+            })
+            .collect()
+    }
+
     /// Builds the approved email for an approved developer.
     pub fn approved_email(&mut self, id_or_email: &str) -> Result<String> {
         if !self.settings.portal_approved_email {

@@ -26,7 +26,14 @@ pub fn developer(d: &Developer) -> Value {
 /// Renders a page in Kong's shape: `next` is a relative path, or `null` on
 /// the last page. `path` and `query` are the request's, so that `next` keeps
 /// the caller's other parameters.
-pub fn page(page: &Page, path: &str, query: &[(String, String)]) -> Value {
+/// `approved_emails` holds, for each developer of the page in order, the
+/// approved email link to add as `approved_email`, if any.
+pub fn page(
+    page: &Page,
+    approved_emails: &[Option<String>],
+    path: &str,
+    query: &[(String, String)],
+) -> Value {
     let offset = page.next.map(|n| n.to_string());
     let next = offset.as_ref().map(|offset| {
         let mut params = form_urlencoded::Serializer::new(String::new());
@@ -37,7 +44,18 @@ pub fn page(page: &Page, path: &str, query: &[(String, String)]) -> Value {
         format!("{path}?{}", params.finish())
     });
     json!({
-        "data": page.developers.iter().map(developer).collect::<Vec<_>>(),
+        "data": page
+            .developers
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let mut item = developer(d);
+                if let Some(Some(link)) = approved_emails.get(i) {
+                    item["approved_email"] = json!(link);
+                }
+                item
+            })
+            .collect::<Vec<_>>(),
         "total": page.total,
         "offset": offset,
         "next": next,

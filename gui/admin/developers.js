@@ -303,6 +303,12 @@ async function fillEmailLinks(developers, request) {
       if (!link) {
         continue;
       }
+      if (developer.approved_email) {
+        // The list carries the link unless the server could not build one
+        // (portal_approved_email = off); then the request below says why.
+        link.href = developer.approved_email;
+        continue;
+      }
       try {
         const approvedEmail = await api('GET', developerPath(developer.id, '/email'));
         link.href = approvedEmail.mailto;

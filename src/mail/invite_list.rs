@@ -36,17 +36,59 @@ pub struct InviteList {
 /// Entries are separated by commas, semicolons or any whitespace, including
 /// CRLF and LF line breaks, and empty entries are dropped. One pair of angle
 /// brackets around an entry (`<dev@example.com>`, as mail clients copy
-/// addresses) is removed. The `Name <addr>` form is not supported: its name
-/// words become invalid entries.
+/// addresses) is removed. In the `Name <addr>` form that mail clients copy,
+/// the name is dropped: within one comma-, semicolon- or line-separated part
+/// that holds a bracketed address, words without `@` are the display name,
+/// and a double-quoted name may contain commas.
 ///
 /// Returns an `Invalid` error when the text is over 256 KiB or contains more than
 /// 1000 distinct valid addresses.
 pub fn parse_invite_list(text: &str) -> Result<InviteList> {
     check_size(text.len())?;
-    let entries = text
-        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
-        .filter(|entry| !entry.is_empty());
-    collect(entries)
+    let mut entries = Vec::new();
+    for part in split_parts(text) {
+        let named = has_bracketed_address(part);
+        for word in part.split(char::is_whitespace).filter(|w| !w.is_empty()) {
+            // In `"Jane Doe" <jane@example.com>`, the words without `@` are
+            // the display name, not invitees.
+            if named && !word.contains('@') {
+                continue;
+            }
+            entries.push(word);
+        }
+    }
+    collect(entries.into_iter())
+}
+
+/// Splits at commas, semicolons and line breaks outside double quotes.
+fn split_parts(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut quoted = false;
+    for (at, c) in text.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' | ';' | '\r' | '\n' if !quoted => {
+                parts.push(&text[start..at]);
+                start = at + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+/// Tells whether a part holds `<...@...>`, the address of a `Name <addr>`.
+fn has_bracketed_address(part: &str) -> bool {
+    let Some(open) = part.find('<') else {
+        return false;
+    };
+    let rest = &part[open..];
+    match (rest.find('@'), rest.find('>')) {
+        (Some(at), Some(close)) => at < close,
+        _ => false,
+    }
 }
 
 /// Validates a list of entries that each hold one address, as sent in a JSON
@@ -184,6 +226,22 @@ mod tests {
         let list = parse("a@x.com\r\nb@x.com\r\n");
         assert_eq!(list.accepted, ["a@x.com", "b@x.com"]);
         assert!(list.invalid.is_empty());
+    }
+
+    #[test]
+    fn parse_drops_display_names() {
+        let list = parse(
+            "\"Doe, Jane\" <jane@example.com>, Bob Smith <bob@example.com>; carol@example.com",
+        );
+        assert_eq!(list.accepted, ["jane@example.com", "bob@example.com", "carol@example.com"]);
+        assert!(list.invalid.is_empty(), "{:?}", list.invalid);
+    }
+
+    #[test]
+    fn parse_keeps_words_without_brackets_as_entries() {
+        let list = parse("user@exa mple.com");
+        assert!(list.accepted.is_empty());
+        assert_eq!(list.invalid.len(), 2);
     }
 
     #[test]
