@@ -53,9 +53,8 @@ fn with_portal<T>(f: impl FnOnce(&mut Portal<SqliteStore>) -> Result<T>) -> Resu
         let state = guard.as_mut().ok_or_else(|| {
             Error::config("the developer-portal core is not initialised: call init() first")
         })?;
-        let pid = std::process::id();
         if let Some((owner, _)) = &state.portal {
-            if *owner != pid {
+            if *owner != std::process::id() {
                 // A connection must not be used across fork; this one belongs
                 // to the parent, so it is left untouched and never closed here.
                 if let Some((_, inherited)) = state.portal.take() {
@@ -63,34 +62,34 @@ fn with_portal<T>(f: impl FnOnce(&mut Portal<SqliteStore>) -> Result<T>) -> Resu
                 }
             }
         }
-        if state.portal.is_none() {
-            let store = SqliteStore::open(&state.settings.store_path())?;
-            let portal = Portal::new(state.settings.clone(), state.templates.clone(), store);
-            state.portal = Some((pid, portal));
-        }
+        open_portal(state)?;
         let (_, portal) = state.portal.as_mut().expect("portal was just opened");
         f(portal)
     })
+}
+
+/// Opens this process's store and portal, unless they are open already.
+fn open_portal(state: &mut State) -> Result<()> {
+    if state.portal.is_none() {
+        let store = SqliteStore::open(&state.settings.store_path())?;
+        let portal = Portal::new(state.settings.clone(), state.templates.clone(), store);
+        state.portal = Some((std::process::id(), portal));
+    }
+    Ok(())
 }
 
 /// Looks up the gateway verdict for a consumer key. This runs on every
 /// proxied request, so it skips the fork check `with_portal` makes: the
 /// master process never opens the store, so a worker's first call opens it.
 fn lookup_verdict(cell: &SharedState, key: &[u8], matching: Match) -> Result<Option<i64>> {
-    {
-        let mut guard = cell.borrow_mut();
-        let state = guard.as_mut().ok_or_else(|| {
-            Error::config("the developer-portal core is not initialised: call init() first")
-        })?;
-        if state.portal.is_none() {
-            let store = SqliteStore::open(&state.settings.store_path())?;
-            let portal = Portal::new(state.settings.clone(), state.templates.clone(), store);
-            state.portal = Some((std::process::id(), portal));
-        }
-        let (_, portal) = state.portal.as_mut().expect("portal was just opened");
-        let verdict = state.cache.lookup(portal.store(), key, matching)?;
-        Ok(verdict.map(|v| v.code()))
-    }
+    let mut guard = cell.borrow_mut();
+    let state = guard.as_mut().ok_or_else(|| {
+        Error::config("the developer-portal core is not initialised: call init() first")
+    })?;
+    open_portal(state)?;
+    let (_, portal) = state.portal.as_mut().expect("portal was just opened");
+    let verdict = state.cache.lookup(portal.store(), key, matching)?;
+    Ok(verdict.map(|v| v.code()))
 }
 
 /// `lookup(key, by_custom_id)`: returns the verdict code (Kong's status

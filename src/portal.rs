@@ -332,8 +332,8 @@ impl<S: Store> Portal<S> {
         developers
             .iter()
             .map(|d| {
-                let wanted = self.settings.portal_approved_email && d.status == Status::Approved;
-                wanted.then(|| self.approved_link(d).ok()).flatten()
+                let eligible = self.settings.portal_approved_email && d.status == Status::Approved;
+                eligible.then(|| self.approved_link(d).ok()).flatten()
             })
             .collect()
     }
