@@ -1,6 +1,6 @@
 -- Micro-benchmark of the gateway's status lookup, run inside nginx so the
 -- plain-Lua baseline can use an `ngx.shared` dictionary as a Kong plugin
--- would. Answers GET /?developers=N with JSON: nanoseconds per call
+-- would. Responds to GET /?developers=N with JSON: nanoseconds per call
 -- (median of REPEATS runs) for each case.
 
 local ffi = require "ffi"

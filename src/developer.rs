@@ -14,7 +14,7 @@ pub enum Status {
     Revoked = 3,
 }
 
-/// What a status change amounts to once the transition table has allowed it.
+/// The outcome of a status change that the transition table allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
     /// The developer already has the target status; nothing is written.
@@ -92,7 +92,7 @@ impl Status {
     }
 
     /// Checks a change against the transition table. A change to the current
-    /// status succeeds and changes nothing; a change the table does not allow
+    /// status succeeds and changes nothing. A change the table does not allow
     /// is a conflict that names the current status and the allowed targets.
     pub fn change_to(self, target: Status, who: &str) -> Result<Change> {
         if self == target {
@@ -139,8 +139,8 @@ pub struct HistoryEntry {
     pub to: Status,
     /// Unix time in seconds.
     pub at: i64,
-    /// Who made the change, when known: an admin name, `registration`, or
-    /// `auto-approve`.
+    /// The author of the change, when known: an admin name, `registration`,
+    /// or `registration (portal_auto_approve = on)`.
     pub by: Option<String>,
 }
 

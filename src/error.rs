@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-/// What went wrong, in terms a caller can act on.
+/// The category of a failure, in terms a caller can act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     /// The input is malformed or out of range (HTTP 400).
@@ -20,12 +20,12 @@ pub enum ErrorKind {
     Unauthorized,
     /// A kong.conf setting is invalid; raised at start-up.
     Config,
-    /// A feature is switched off in kong.conf (HTTP 501, as Kong answers).
+    /// A feature is switched off in kong.conf (HTTP 501, as in Kong).
     Disabled,
     /// The store is busy, locked, read-only or out of space (HTTP 503); the
     /// request changed nothing and may be retried.
     Unavailable,
-    /// Any other storage failure (HTTP 500); the message says what failed.
+    /// Any other storage failure (HTTP 500). The message names what failed.
     Storage,
     /// The request body is larger than the configured limit (HTTP 413).
     TooLarge,
@@ -35,7 +35,7 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// Returns the name the Lua side sees in `err.kind`.
+    /// Returns the name the Lua side receives in `err.kind`.
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorKind::Invalid => "invalid",

@@ -1,6 +1,6 @@
 //! The gateway check: may this consumer's request pass?
 //!
-//! Each nginx worker keeps the answers it has looked up in memory. The store's
+//! Each nginx worker keeps the verdicts it has looked up in memory. The store's
 //! change counter (see `store::Generation`) is read on every lookup, and the
 //! whole cache is dropped when it has moved, so a status change committed by
 //! any worker is honoured by every worker on its next request.
@@ -11,7 +11,7 @@ use crate::developer::Status;
 use crate::error::Result;
 use crate::store::Store;
 
-/// How a Kong consumer is matched to a developer.
+/// The consumer field matched against a developer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Match {
     /// The consumer's `username` is the developer's email, in any letter case.
@@ -20,7 +20,7 @@ pub enum Match {
     CustomId,
 }
 
-/// What the store says about a consumer that is, or was, a developer.
+/// The store's verdict on a consumer that is, or was, a developer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     Developer(Status),
@@ -107,7 +107,7 @@ impl StatusCache {
         Ok(verdict)
     }
 
-    /// Returns how many answers are cached, for tests and benchmarks.
+    /// Returns the number of cached verdicts, for tests and benchmarks.
     pub fn len(&self) -> usize {
         self.by_username.len() + self.by_custom_id.len()
     }
@@ -242,7 +242,7 @@ mod tests {
         store.insert(&developer("dev@example.com", Status::Approved)).unwrap();
         let mut cache = StatusCache::new();
         cache.lookup(&mut store, b"dev@example.com", Match::Username).unwrap();
-        // Dropping the table would make a store read fail, so a second answer
+        // Dropping the table would make a store read fail, so a second verdict
         // can only come from memory.
         store
             .connection()

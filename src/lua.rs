@@ -1,9 +1,10 @@
-//! The binding to Lua: the only file that knows mlua.
+//! The binding to Lua: the only file that uses mlua.
 //!
 //! Each exported function converts its arguments, calls one core function and
-//! returns a JSON text, or `nil, {kind = ..., message = ...}`. Nothing raises
-//! a Lua error: ngx_lua would answer an uncaught one with a bare 500. A panic
-//! in the core is caught here and returned as a `storage` error.
+//! returns a JSON text, or `nil, {kind = ..., message = ...}`. No function
+//! raises a Lua error except when Lua runs out of memory, because ngx_lua
+//! would turn an uncaught one into a bare 500. A panic in the core is caught
+//! here and returned as a `storage` error.
 //!
 //! Settings are read by `init`, which the shim calls when Kong loads the
 //! plugin in the nginx master process; the workers inherit them through
@@ -94,7 +95,8 @@ fn lookup_verdict(cell: &SharedState, key: &[u8], matching: Match) -> Result<Opt
 
 /// `lookup(key, by_custom_id)`: returns the verdict code (Kong's status
 /// integer, or 4 for a deleted developer), nil for a consumer that is not a
-/// developer, or nil and an error table. Never raises.
+/// developer, or nil and an error table. It raises only when Lua runs out of
+/// memory while pushing the result.
 unsafe extern "C-unwind" fn lookup_c(state: *mut ffi::lua_State) -> c_int {
     let mut len = 0usize;
     let ptr = ffi::lua_tolstring(state, 1, &mut len);

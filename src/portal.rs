@@ -1,6 +1,6 @@
 //! The use cases: register, create, list, change status, delete, invite and
 //! the approved email. Each validates its input, applies the rules and calls
-//! the store; none knows about HTTP or Lua.
+//! the store; none depends on HTTP or Lua.
 
 use serde_json::{Map, Value};
 
@@ -149,7 +149,7 @@ impl<S: Store> Portal<S> {
     }
 
     /// Creates a developer from the Admin API, as requested unless `status`
-    /// says otherwise.
+    /// names another status.
     pub fn create(&mut self, fields: &Fields, by: Option<&str>) -> Result<Developer> {
         fields.deny_unknown(&["email", "password", "key", "meta", "status"])?;
         let status = match fields.string("status")? {
@@ -259,8 +259,8 @@ impl<S: Store> Portal<S> {
                 from.label(),
                 to.label()
             );
-            // A developer re-approved after a revocation already knows the
-            // portal, so only a first approval carries the approved email.
+            // A developer re-approved after a revocation has used the portal
+            // before, so only a first approval carries the approved email.
             if to == Status::Approved && from != Status::Revoked && self.settings.portal_approved_email
             {
                 approved_email = Some(self.approved_link(&developer)?);
@@ -415,12 +415,12 @@ impl<S: Store> Portal<S> {
     }
 
     /// Finds the developer whose stored credential matches, whatever its
-    /// status. Unknown emails and wrong secrets get the same answer.
+    /// status. Unknown emails and wrong secrets get the same error.
     fn authenticate(&mut self, email: &str, secret: &str) -> Result<Developer> {
         let (auth_name, _) = self.credential_kind()?;
         let wrong = || Error::unauthorized("invalid email or credentials");
         let Some(developer) = self.store.find(email.trim())? else {
-            // Hash anyway, so the answer takes as long as for a known email.
+            // Hash anyway, so the response takes as long as for a known email.
             let _ = secret::hash(secret);
             return Err(wrong());
         };
@@ -510,7 +510,7 @@ fn identity(fields: &Fields) -> Result<(String, String, Map<String, Value>)> {
     Ok((email, full_name, meta))
 }
 
-/// Reads the credential `portal_auth` asks for and hashes it.
+/// Reads the credential that `portal_auth` requires and hashes it.
 fn credential(fields: &Fields, auth: PortalAuth) -> Result<Option<StoredCredential>> {
     let Some(secret) = read_secret(fields, auth)? else {
         return Ok(None);

@@ -305,7 +305,7 @@ async function fillEmailLinks(developers, request) {
       }
       if (developer.approved_email) {
         // The list carries the link unless the server could not build one
-        // (portal_approved_email = off); then the request below says why.
+        // (portal_approved_email = off). The request below then reports why.
         link.href = developer.approved_email;
         continue;
       }

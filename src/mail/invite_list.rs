@@ -38,7 +38,7 @@ pub struct InviteList {
 /// brackets around an entry (`<dev@example.com>`, as mail clients copy
 /// addresses) is removed. In the `Name <addr>` form that mail clients copy,
 /// the name is dropped: within one comma-, semicolon- or line-separated part
-/// that holds a bracketed address, words without `@` are the display name,
+/// that contains a bracketed address, words without `@` are the display name,
 /// and a double-quoted name may contain commas.
 ///
 /// Returns an `Invalid` error when the text is over 256 KiB or contains more than
@@ -79,7 +79,7 @@ fn split_parts(text: &str) -> Vec<&str> {
     parts
 }
 
-/// Tells whether a part holds `<...@...>`, the address of a `Name <addr>`.
+/// Tells whether a part contains `<...@...>`, the address of a `Name <addr>`.
 fn has_bracketed_address(part: &str) -> bool {
     let Some(open) = part.find('<') else {
         return false;

@@ -1,10 +1,10 @@
 //! A change counter shared by every process that opens the store.
 //!
 //! The counter is eight bytes at the start of a small file next to the store,
-//! mapped into each nginx worker. A worker bumps it after each commit; the
+//! mapped into each nginx worker. A worker bumps it after each commit. The
 //! gateway check reads it on every request (one atomic load) and drops its
 //! cached statuses when it has moved. Because the bump happens before the
-//! Admin API answers, a change is honoured by every worker on its very next
+//! Admin API responds, a change is honoured by every worker on its very next
 //! request.
 
 use std::fs::OpenOptions;

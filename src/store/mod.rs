@@ -1,5 +1,5 @@
-//! Where developers live: the `Store` trait the use cases are written
-//! against, and its SQLite implementation.
+//! Developer storage: the `Store` trait the use cases are written against,
+//! and its SQLite implementation.
 //!
 //! The trait keeps SQL out of the use cases, so that a PostgreSQL backend for
 //! Kong clusters can join SQLite without touching them.
@@ -36,7 +36,7 @@ pub struct NewDeveloper {
     pub meta: serde_json::Map<String, serde_json::Value>,
     pub status: Status,
     pub credential: Option<StoredCredential>,
-    /// Who created the developer, for the first history row.
+    /// The creator of the developer, for the first history row.
     pub by: Option<String>,
 }
 
@@ -83,8 +83,8 @@ pub trait Store {
 
     fn counts(&mut self) -> Result<Counts>;
 
-    /// Moves a developer to `target` when the transition table allows it,
-    /// writing one history row; the check and the write share a transaction,
+    /// Moves a developer to `target` when the transition table allows it, and
+    /// writes one history row. The check and the write share a transaction,
     /// so concurrent changes cannot both pass the check.
     fn change_status(
         &mut self,

@@ -560,7 +560,7 @@ fn internal(what: &str) -> Error {
     Error::new(ErrorKind::Storage, format!("internal error in the developer store: {what}"))
 }
 
-/// Turns a SQLite error into one that says which file, what was being done,
+/// Turns a SQLite error into one that names the file, the action,
 /// and whether a retry can help.
 fn storage_error(path: &Path, action: &str, err: rusqlite::Error) -> Error {
     let file = path.display();

@@ -1,4 +1,4 @@
--- Answers errors that nginx raises itself (a body over client_max_body_size,
+-- Responds to errors that nginx raises itself (a body over client_max_body_size,
 -- a malformed request line, an unreachable upstream) with a JSON message, as
 -- Kong's error handler does, instead of nginx's HTML page.
 

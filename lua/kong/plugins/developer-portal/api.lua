@@ -1,5 +1,5 @@
 -- Admin API routes for developers. Each handler reads its parameters, calls
--- the core once, and answers; every rule lives in the core.
+-- the core once, and responds; every rule lives in the core.
 
 local cjson = require "cjson.safe"
 local core = require "kong.plugins.developer-portal.core"
@@ -9,20 +9,14 @@ local consumers = require "kong.plugins.developer-portal.consumers"
 local kong = kong
 
 
--- The admin who made a change, when the Admin API knows it: Kong Manager
--- sends `Kong-Admin-User` with RBAC.
+-- Returns the admin who made a change, when the request names one: Kong
+-- Manager sends `Kong-Admin-User` with RBAC.
 local function admin_name()
   return kong.request.get_header("Kong-Admin-User") or "admin-api"
 end
 
 
-local function with_body(respond)
-  local body, content_type, err = core.body()
-  if err then
-    return kong.response.exit(400, { message = err })
-  end
-  return respond(body, content_type)
-end
+local with_body = core.with_body
 
 
 return {
@@ -39,12 +33,8 @@ return {
           return core.fail(err, false, "create")
         end
 
-        local developer = cjson.decode(json)
-        local consumer, cerr = consumers.create(developer)
+        local consumer, cerr = consumers.create_or_undo(cjson.decode(json))
         if not consumer then
-          -- Without its consumer the developer could never pass the
-          -- gateway, so the creation is undone.
-          core.call("delete", developer.id)
           return core.db_fail("could not create the developer's consumer", cerr)
         end
         return core.ok(201, json)

@@ -2,6 +2,9 @@
 -- with it, deleted (with its credentials) before it. Does nothing when the
 -- host has no `kong.db`.
 
+local core = require "kong.plugins.developer-portal.core"
+
+
 local kong = kong
 
 
@@ -37,6 +40,23 @@ function _M.create(developer)
     kong.log.notice("developer-portal: reusing the consumer named ",
                     developer.email, " for developer ", developer.id)
     return find(developer)
+  end
+  return nil, err
+end
+
+
+--- Creates the developer's consumer, or deletes the developer when that
+-- fails: without its consumer the developer could never pass the gateway.
+-- Returns the consumer, or nil and the consumer's error.
+function _M.create_or_undo(developer)
+  local consumer, err = _M.create(developer)
+  if consumer then
+    return consumer
+  end
+  local deleted, derr = core.call("delete", developer.id)
+  if not deleted then
+    kong.log.err("developer-portal: could not undo developer ", developer.id,
+                 " after its consumer failed: ", derr.message)
   end
   return nil, err
 end

@@ -1,4 +1,4 @@
--- Loads the Rust core, reads kong.conf once, and turns the core's answers
+-- Loads the Rust core, reads kong.conf once, and turns the core's results
 -- into Admin and Portal API responses.
 --
 -- Kong loads this module in the nginx master process, where the whole
@@ -77,7 +77,7 @@ function _M.call(name, ...)
 end
 
 
---- Answers with the status the error's kind maps to. `public` hides the
+--- Responds with the status the error's kind maps to. `public` hides the
 -- details of server errors from Portal API clients (they are logged in full).
 function _M.fail(err, public, name)
   local status = STATUS_OF_KIND[err.kind] or 500
@@ -98,7 +98,7 @@ function _M.fail(err, public, name)
 end
 
 
---- Answers a success with the core's JSON text.
+--- Responds to a success with the core's JSON text.
 function _M.ok(status, json)
   if status == 204 then
     return kong.response.exit(204)
@@ -107,7 +107,7 @@ function _M.ok(status, json)
 end
 
 
---- Calls one core function and answers the request with its result.
+--- Calls one core function and responds with its result.
 function _M.respond(ok_status, public, name, ...)
   local json, err = _M.call(name, ...)
   if not json then
@@ -117,21 +117,32 @@ function _M.respond(ok_status, public, name, ...)
 end
 
 
---- Answers a failure of Kong's database with a logged 500.
+--- Responds to a failure of Kong's database with a logged 500.
 function _M.db_fail(what, err, public)
   return _M.fail({ kind = "storage", message = what .. ": " .. tostring(err) },
-                 public, what)
+                 public, "kong.db")
 end
 
 
---- Returns the raw request body and its content type, or answers 413/400
--- when the body cannot be read whole.
+--- Returns the raw request body and its content type, or nil, nil and an
+-- error when nginx could not keep the body in memory.
 function _M.body()
   local body, err = kong.request.get_raw_body()
   if err then
     return nil, nil, err
   end
   return body, kong.request.get_header("Content-Type")
+end
+
+
+--- Calls `respond(body, content_type)`, or responds 400 when the body
+-- cannot be read.
+function _M.with_body(respond)
+  local body, content_type, err = _M.body()
+  if err then
+    return kong.response.exit(400, { message = err })
+  end
+  return respond(body, content_type)
 end
 
 

@@ -1,7 +1,7 @@
--- Portal API routes: what a developer calls from the portal. Kong's own
--- Portal API listener (`portal_api_listen`, port 8004) is an Enterprise
--- feature; these routes use the same table format as api.lua so a host can
--- mount them there.
+-- Portal API routes: the calls a developer makes from the portal. Kong's
+-- own Portal API listener (`portal_api_listen`, port 8004) is an Enterprise
+-- feature, so these routes use the same table format as api.lua and a host
+-- can mount them on a listener of its own.
 
 local cjson = require "cjson.safe"
 local core = require "kong.plugins.developer-portal.core"
@@ -13,8 +13,8 @@ local tonumber = tonumber
 
 
 -- Reads the body and hands it to `respond`. A Content-Length over
--- portal_register_max_body is rejected before the body is read; the core
--- checks the size of the body it receives as well, for chunked requests.
+-- portal_register_max_body is rejected before the body is read. The core
+-- also checks the size of the body it receives, for chunked requests.
 local function with_body(respond)
   local length = tonumber(kong.request.get_header("Content-Length"))
   if length then
@@ -24,11 +24,7 @@ local function with_body(respond)
     end
   end
 
-  local body, content_type, err = core.body()
-  if err then
-    return kong.response.exit(400, { message = err })
-  end
-  return respond(body, content_type)
+  return core.with_body(respond)
 end
 
 
@@ -42,10 +38,8 @@ return {
           return core.fail(err, true, "register")
         end
 
-        local developer = cjson.decode(json).developer
-        local consumer, cerr = consumers.create(developer)
+        local consumer, cerr = consumers.create_or_undo(cjson.decode(json).developer)
         if not consumer then
-          core.call("delete", developer.id)
           return core.db_fail("could not create the developer's consumer", cerr,
                               true)
         end
